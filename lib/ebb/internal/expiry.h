@@ -1,0 +1,78 @@
+// Copyright ebb authors.
+//
+// -----------------------------------------------------------------------------
+// File: expiry.h
+// -----------------------------------------------------------------------------
+//
+// The expiry decision: one pure function, shared by every read and by the
+// compaction filter, so that a read and a compaction can never disagree about
+// what has expired.
+//
+// The rule (see lib/ebb/store.h): a record of tenant t and category c is expired
+// at `now` iff
+//
+//     created_at < max(horizon(t, c), now - ttl(t, c))
+//
+// where ttl is the TTL in force now and horizon remembers every earlier TTL
+// (it only moves forward), so lengthening a TTL never brings data back. The
+// right-hand side, the "cutoff", depends only on (t, c, now): callers compute it
+// once per tenant (a read) or once per compaction (the filter), and the per-record
+// decision is a single integer comparison.
+
+#ifndef EBB_INTERNAL_EXPIRY_H_
+#define EBB_INTERNAL_EXPIRY_H_
+
+#include <array>
+#include <cstdint>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
+#include "lib/ebb/internal/key_codec.h"
+#include "lib/ebb/internal/record_codec.h"
+
+namespace ebb::internal {
+
+// Indexed by DataCategory value; slot 0 (UNSPECIFIED) is never consulted because
+// DecodeRecordHeader refuses it.
+inline constexpr int kCategorySlots = 4;
+static_assert(v1::DataCategory_MAX < kCategorySlots,
+              "a new DataCategory needs a cutoff slot");
+
+// For one tenant at one instant: records created before micros[category] are
+// expired.
+struct CategoryCutoffs {
+  std::array<int64_t, kCategorySlots> micros{};
+};
+
+// The cutoff of one rule: max(horizon, now - ttl), in microseconds, rounded up so
+// that comparing a whole-microsecond created_at against it is exact. An infinite
+// TTL contributes no bound (only the horizon applies).
+int64_t CutoffMicros(absl::Duration ttl, absl::Time horizon, absl::Time now);
+
+// THE expiry decision. Pure; no lock, no I/O, no allocation.
+inline bool IsExpired(const CategoryCutoffs& cutoffs, const RecordHeader& header) {
+  return header.created_at_micros < cutoffs.micros[header.category];
+}
+
+// Cutoffs of every tenant at one instant, for a compaction filter. Immutable.
+// Tenants without an entry use the defaults.
+class ExpiryCutoffs {
+ public:
+  ExpiryCutoffs(CategoryCutoffs defaults,
+                absl::flat_hash_map<TenantNumber, CategoryCutoffs> tenants)
+      : defaults_(defaults), tenants_(std::move(tenants)) {}
+
+  const CategoryCutoffs& ForTenant(TenantNumber tenant) const {
+    auto it = tenants_.find(tenant);
+    return it == tenants_.end() ? defaults_ : it->second;
+  }
+
+ private:
+  CategoryCutoffs defaults_;
+  absl::flat_hash_map<TenantNumber, CategoryCutoffs> tenants_;
+};
+
+}  // namespace ebb::internal
+
+#endif  // EBB_INTERNAL_EXPIRY_H_

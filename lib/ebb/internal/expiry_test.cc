@@ -1,0 +1,73 @@
+// Copyright ebb authors.
+
+#include "lib/ebb/internal/expiry.h"
+
+#include <limits>
+
+#include "gtest/gtest.h"
+#include "lib/ebb/internal/proto_time.h"
+
+namespace ebb::internal {
+namespace {
+
+const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
+const absl::Duration kWeek = absl::Hours(24 * 7);
+
+RecordHeader Transcript(absl::Time created_at) {
+  return {v1::CATEGORY_TRANSCRIPT, ToMicrosFloor(created_at)};
+}
+
+CategoryCutoffs TranscriptCutoff(absl::Duration ttl, absl::Time horizon) {
+  CategoryCutoffs c;
+  c.micros[v1::CATEGORY_TRANSCRIPT] = CutoffMicros(ttl, horizon, kNow);
+  return c;
+}
+
+TEST(ExpiryTest, AgeEqualToTheTtlIsNotExpiredOneMicrosecondMoreIs) {
+  const CategoryCutoffs c = TranscriptCutoff(kWeek, absl::InfinitePast());
+  EXPECT_FALSE(IsExpired(c, Transcript(kNow - kWeek)));
+  EXPECT_TRUE(IsExpired(c, Transcript(kNow - kWeek - absl::Microseconds(1))));
+  EXPECT_FALSE(IsExpired(c, Transcript(kNow)));
+}
+
+TEST(ExpiryTest, SubMicrosecondCutoffRoundsSoTheRuleStaysExact) {
+  // now - ttl falls half-way through a microsecond: a record stored at the
+  // microsecond before it is older than the cutoff, the one after is not.
+  const absl::Time now = kNow + absl::Nanoseconds(500);
+  CategoryCutoffs c;
+  c.micros[v1::CATEGORY_TRANSCRIPT] =
+      CutoffMicros(kWeek, absl::InfinitePast(), now);
+  EXPECT_TRUE(IsExpired(c, Transcript(kNow - kWeek)));
+  EXPECT_FALSE(
+      IsExpired(c, Transcript(kNow - kWeek + absl::Microseconds(1))));
+}
+
+TEST(ExpiryTest, HorizonExpiresOlderDataWhateverTheTtl) {
+  const CategoryCutoffs c =
+      TranscriptCutoff(absl::Hours(24 * 365), kNow - absl::Hours(1));
+  EXPECT_TRUE(IsExpired(c, Transcript(kNow - absl::Hours(2))));
+  EXPECT_FALSE(IsExpired(c, Transcript(kNow - absl::Hours(1))));
+}
+
+TEST(ExpiryTest, KeepForeverWithoutHorizonNeverExpires) {
+  const CategoryCutoffs c =
+      TranscriptCutoff(absl::InfiniteDuration(), absl::InfinitePast());
+  EXPECT_EQ(c.micros[v1::CATEGORY_TRANSCRIPT],
+            std::numeric_limits<int64_t>::min());
+  EXPECT_FALSE(IsExpired(
+      c, {v1::CATEGORY_TRANSCRIPT, std::numeric_limits<int64_t>::min()}));
+}
+
+TEST(ExpiryTest, CutoffsAreLookedUpPerTenantWithDefaultsForTheRest) {
+  CategoryCutoffs defaults;
+  defaults.micros.fill(100);
+  CategoryCutoffs tenant7;
+  tenant7.micros.fill(200);
+  ExpiryCutoffs table(defaults, {{7, tenant7}});
+  const RecordHeader h{v1::CATEGORY_DIAGNOSTIC_LOG, 150};
+  EXPECT_TRUE(IsExpired(table.ForTenant(7), h));
+  EXPECT_FALSE(IsExpired(table.ForTenant(8), h));
+}
+
+}  // namespace
+}  // namespace ebb::internal

@@ -1,0 +1,117 @@
+// Copyright ebb authors.
+
+#include "lib/ebb/internal/key_codec.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace ebb::internal {
+namespace {
+
+const absl::Time kDay100 = absl::UnixEpoch() + absl::Hours(24 * 100);
+
+TEST(ExpiryBucketTest, IsTheDayTheTtlRunsOut) {
+  EXPECT_EQ(ExpiryBucketFor(kDay100, absl::Hours(24 * 30)), 130u);
+  EXPECT_EQ(ExpiryBucketFor(kDay100 + absl::Hours(23), absl::Hours(24 * 30)),
+            130u);
+  EXPECT_EQ(ExpiryBucketFor(kDay100 + absl::Hours(24), absl::Hours(24 * 30)),
+            131u);
+  EXPECT_EQ(BucketStart(130), kDay100 + absl::Hours(24 * 30));
+}
+
+TEST(ExpiryBucketTest, KeepForeverSortsLastAndFiniteTtlsNeverReachIt) {
+  EXPECT_EQ(ExpiryBucketFor(kDay100, absl::InfiniteDuration()),
+            kKeepForeverBucket);
+  EXPECT_EQ(BucketStart(kKeepForeverBucket), absl::InfiniteFuture());
+  // A huge finite TTL clamps below the forever bucket instead of wrapping.
+  EXPECT_EQ(ExpiryBucketFor(kDay100, absl::Hours(24) * (int64_t{1} << 40)),
+            kKeepForeverBucket - 1);
+}
+
+TEST(ExpiryBucketTest, BeforeTheEpochFloorsAndClampsAtZero) {
+  EXPECT_EQ(ExpiryBucketFor(absl::UnixEpoch() - absl::Hours(1), absl::Hours(2)),
+            0u);
+  EXPECT_EQ(ExpiryBucketFor(absl::UnixEpoch() - absl::Hours(24 * 400),
+                            absl::Hours(24)),
+            0u);
+}
+
+TEST(MessageKeyTest, RoundTrips) {
+  const std::string key = MessageKey(130, 7, "conv-1", 42);
+  std::optional<MessageKeyParts> parts = ParseMessageKey(key);
+  ASSERT_TRUE(parts.has_value());
+  EXPECT_EQ(parts->bucket, 130u);
+  EXPECT_EQ(parts->tenant, 7u);
+  EXPECT_EQ(parts->conversation, "conv-1");
+  EXPECT_EQ(parts->seq, 42u);
+  EXPECT_EQ(TenantAt(key, kMessageKeyTenantOffset), 7u);
+}
+
+TEST(MessageKeyTest, OrdersByBucketThenTenantThenConversationThenSeq) {
+  EXPECT_LT(MessageKey(1, 9, "z", 9), MessageKey(2, 0, "a", 0));
+  EXPECT_LT(MessageKey(1, 1, "z", 9), MessageKey(1, 2, "a", 0));
+  EXPECT_LT(MessageKey(1, 1, "a", 0xFFFFFFFF), MessageKey(1, 1, "b", 0));
+  EXPECT_LT(MessageKey(1, 1, "a", 255), MessageKey(1, 1, "a", 256));
+}
+
+TEST(MessageKeyTest, ConversationPrefixDoesNotMatchLongerIds) {
+  const std::string prefix = MessageKeyPrefix(1, 1, "ab");
+  EXPECT_EQ(MessageKey(1, 1, "ab", 5).rfind(prefix, 0), 0u);
+  EXPECT_NE(MessageKey(1, 1, "abc", 5).rfind(prefix, 0), 0u);
+}
+
+TEST(MessageKeyTest, MalformedKeysDoNotParse) {
+  EXPECT_FALSE(ParseMessageKey("").has_value());
+  EXPECT_FALSE(ParseMessageKey("short").has_value());
+  std::string key = MessageKey(1, 1, "c", 1);
+  key[key.size() - 9] = 'x';  // the terminator
+  EXPECT_FALSE(ParseMessageKey(key).has_value());
+  EXPECT_FALSE(TenantAt("abc", 0).has_value());
+}
+
+TEST(IndexKeyTest, ConversationBucketRoundTrips) {
+  const std::string prefix = ConversationBucketsPrefix(3, "c1");
+  const std::string key =
+      ConversationBucketKey(3, "c1", 131, v1::CATEGORY_DIAGNOSTIC_LOG);
+  ASSERT_EQ(key.rfind(prefix, 0), 0u);
+  auto parts = ParseConversationBucketKey(key, prefix.size());
+  ASSERT_TRUE(parts.has_value());
+  EXPECT_EQ(parts->bucket, 131u);
+  EXPECT_EQ(parts->category, v1::CATEGORY_DIAGNOSTIC_LOG);
+  EXPECT_EQ(TenantAt(key, kIndexKeyTenantOffset), 3u);
+  EXPECT_FALSE(ParseConversationBucketKey(key + "x", prefix.size()));
+}
+
+TEST(IndexKeyTest, UserConversationRoundTrips) {
+  const std::string prefix = UserConversationsPrefix(3, "u1");
+  const std::string key =
+      UserConversationKey(3, "u1", "conv-9", v1::CATEGORY_TRANSCRIPT);
+  ASSERT_EQ(key.rfind(prefix, 0), 0u);
+  auto parts = ParseUserConversationKey(key, prefix.size());
+  ASSERT_TRUE(parts.has_value());
+  EXPECT_EQ(parts->conversation, "conv-9");
+  EXPECT_EQ(parts->category, v1::CATEGORY_TRANSCRIPT);
+  // Another user whose id extends this one's is not under the prefix.
+  EXPECT_NE(UserConversationKey(3, "u10", "c", v1::CATEGORY_TRANSCRIPT)
+                .rfind(prefix, 0),
+            0u);
+}
+
+TEST(IndexKeyTest, UnknownCategoryByteDoesNotParse) {
+  const std::string prefix = UserConversationsPrefix(3, "u1");
+  std::string key = UserConversationKey(3, "u1", "c", v1::CATEGORY_TRANSCRIPT);
+  key.back() = 0;  // CATEGORY_UNSPECIFIED is never stored
+  EXPECT_FALSE(ParseUserConversationKey(key, prefix.size()).has_value());
+  key.back() = 99;
+  EXPECT_FALSE(ParseUserConversationKey(key, prefix.size()).has_value());
+}
+
+TEST(PrefixSuccessorTest, IncrementsTheLastByteThatCan) {
+  EXPECT_EQ(PrefixSuccessor("ab"), "ac");
+  EXPECT_EQ(PrefixSuccessor(std::string("a\xff", 2)), "b");
+  EXPECT_EQ(PrefixSuccessor(std::string("\xff\xff", 2)), "");
+}
+
+}  // namespace
+}  // namespace ebb::internal
