@@ -1,0 +1,69 @@
+// Copyright ebb authors.
+
+#include "lib/ebb/internal/compaction_filter.h"
+
+#include <optional>
+#include <utility>
+
+#include "absl/strings/string_view.h"
+#include "lib/ebb/internal/key_codec.h"
+#include "lib/ebb/internal/record_codec.h"
+#include "rocksdb/listener.h"
+
+namespace ebb::internal {
+
+RetentionFilter::RetentionFilter(ExpiryCutoffs cutoffs, size_t tenant_offset,
+                                 std::shared_ptr<FilterCounters> counters)
+    : cutoffs_(std::move(cutoffs)),
+      tenant_offset_(tenant_offset),
+      counters_(std::move(counters)) {}
+
+RetentionFilter::~RetentionFilter() {
+  counters_->dropped_expired.fetch_add(dropped_, std::memory_order_relaxed);
+  counters_->kept_undecodable.fetch_add(undecodable_, std::memory_order_relaxed);
+}
+
+rocksdb::CompactionFilter::Decision RetentionFilter::FilterV2(
+    int /*level*/, const rocksdb::Slice& key, ValueType value_type,
+    const rocksdb::Slice& existing_value, std::string* /*new_value*/,
+    std::string* /*skip_until*/) const {
+  if (value_type != ValueType::kValue && value_type != ValueType::kMergeOperand) {
+    return Decision::kKeep;
+  }
+  const std::optional<TenantNumber> tenant =
+      TenantAt(absl::string_view(key.data(), key.size()), tenant_offset_);
+  const std::optional<RecordHeader> header = DecodeRecordHeader(
+      absl::string_view(existing_value.data(), existing_value.size()));
+  if (!tenant.has_value() || !header.has_value()) {
+    ++undecodable_;
+    return Decision::kKeep;
+  }
+  if (IsExpired(cutoffs_.ForTenant(*tenant), *header)) {
+    ++dropped_;
+    return Decision::kRemove;
+  }
+  return Decision::kKeep;
+}
+
+RetentionFilterFactory::RetentionFilterFactory(
+    std::shared_ptr<const RetentionState> state, size_t tenant_offset,
+    std::shared_ptr<FilterCounters> counters)
+    : state_(std::move(state)),
+      tenant_offset_(tenant_offset),
+      counters_(std::move(counters)) {}
+
+bool RetentionFilterFactory::ShouldFilterTableFileCreation(
+    rocksdb::TableFileCreationReason reason) const {
+  return reason == rocksdb::TableFileCreationReason::kCompaction ||
+         reason == rocksdb::TableFileCreationReason::kFlush;
+}
+
+std::unique_ptr<rocksdb::CompactionFilter>
+RetentionFilterFactory::CreateCompactionFilter(
+    const rocksdb::CompactionFilter::Context& /*context*/) {
+  const RetentionState::View view = state_->Observe();
+  return std::make_unique<RetentionFilter>(view.snapshot->CutoffsAt(view.now),
+                                           tenant_offset_, counters_);
+}
+
+}  // namespace ebb::internal
