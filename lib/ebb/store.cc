@@ -1,0 +1,985 @@
+// Copyright ebb authors.
+
+#include "lib/ebb/store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <limits>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/internal/endian.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "lib/ebb/internal/compaction_filter.h"
+#include "lib/ebb/internal/expiry.h"
+#include "lib/ebb/internal/key_codec.h"
+#include "lib/ebb/internal/max_created_at_merge.h"
+#include "lib/ebb/internal/policy_snapshot.h"
+#include "lib/ebb/internal/proto_time.h"
+#include "lib/ebb/internal/record_codec.h"
+#include "lib/ebb/internal/retention_state.h"
+#include "lib/ebb/internal/rocksdb_status.h"
+#include "lib/ebb/internal/status_macros.h"
+#include "lib/ebb/internal/validation.h"
+#include "rocksdb/db.h"
+#include "rocksdb/sst_partitioner.h"
+#include "rocksdb/write_batch.h"
+
+namespace ebb {
+
+using internal::CategoryCutoffs;
+using internal::EffectiveRule;
+using internal::ExpiryBucket;
+using internal::PolicySnapshot;
+using internal::RecordHeader;
+using internal::RetentionState;
+using internal::TenantNumber;
+using internal::ToAbslStatus;
+
+namespace {
+
+// Column families. "default" holds metadata: the format marker, the tenant
+// registry and the policies with their history.
+constexpr char kMessagesCf[] = "messages";
+constexpr char kIndexCf[] = "index";
+
+// Metadata keys.
+constexpr char kFormatKey[] = "format";
+constexpr char kFormatV1[] = "1";
+constexpr char kTenantPrefix[] = "tenant/";    // + id -> u32 BE number
+constexpr char kPolicyPrefix[] = "policy/";    // + id -> RetentionPolicy
+constexpr char kDefaultPolicyKey[] = "defaults";
+constexpr char kHistoryPrefix[] = "history/";  // + id + \0 + u64 BE version
+
+constexpr v1::DataCategory kCategories[] = {v1::CATEGORY_TRANSCRIPT,
+                                            v1::CATEGORY_TRAINING_EXAMPLE,
+                                            v1::CATEGORY_DIAGNOSTIC_LOG};
+
+std::string HistoryKey(absl::string_view tenant, uint64_t version) {
+  std::string key = absl::StrCat(kHistoryPrefix, tenant);
+  key.push_back('\0');
+  char buf[8];
+  absl::big_endian::Store64(buf, version);
+  key.append(buf, 8);
+  return key;
+}
+
+std::string EncodeTenantNumber(TenantNumber number) {
+  char buf[4];
+  absl::big_endian::Store32(buf, number);
+  return std::string(buf, 4);
+}
+
+absl::string_view View(const rocksdb::Slice& s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+bool StartsWith(const rocksdb::Slice& s, absl::string_view prefix) {
+  return s.size() >= prefix.size() &&
+         memcmp(s.data(), prefix.data(), prefix.size()) == 0;
+}
+
+std::string FormatTtl(absl::Duration ttl) {
+  return ttl == absl::InfiniteDuration() ? "forever" : absl::FormatDuration(ttl);
+}
+
+absl::Status ValidateOptions(const Options& options) {
+  const RetentionOptions& r = options.retention;
+  if (options.clock == nullptr) {
+    return absl::InvalidArgumentError("Options::clock is null");
+  }
+  if (r.min_ttl <= absl::ZeroDuration() || r.min_ttl == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "RetentionOptions::min_ttl must be positive and finite, got ",
+        FormatTtl(r.min_ttl)));
+  }
+  if (r.max_ttl < r.min_ttl || r.max_ttl == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "RetentionOptions::max_ttl must be finite and at least min_ttl (",
+        FormatTtl(r.min_ttl), "), got ", FormatTtl(r.max_ttl)));
+  }
+  if (r.default_ttl == absl::InfiniteDuration()) {
+    if (!r.allow_keep_forever) {
+      return absl::InvalidArgumentError(
+          "RetentionOptions::default_ttl is infinite but allow_keep_forever is "
+          "false");
+    }
+  } else if (r.default_ttl < r.min_ttl || r.default_ttl > r.max_ttl) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "RetentionOptions::default_ttl ", FormatTtl(r.default_ttl),
+        " is outside [min_ttl ", FormatTtl(r.min_ttl), ", max_ttl ",
+        FormatTtl(r.max_ttl), "]"));
+  }
+  if (r.max_clock_skew < absl::ZeroDuration() ||
+      r.max_clock_skew > absl::Hours(24)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "RetentionOptions::max_clock_skew must be within [0, 24h], got ",
+        FormatTtl(r.max_clock_skew)));
+  }
+  if (options.max_message_bytes == 0 || options.max_message_bytes > (64 << 20)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "Options::max_message_bytes must be within [1, 64 MiB], got %d",
+        options.max_message_bytes));
+  }
+  if (options.target_file_bytes < (64 << 10)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "Options::target_file_bytes must be at least 64 KiB, got %d",
+        options.target_file_bytes));
+  }
+  return absl::OkStatus();
+}
+
+TenantPolicy ToTenantPolicy(const PolicySnapshot& snapshot,
+                            absl::string_view tenant) {
+  TenantPolicy out;
+  out.tenant = std::string(tenant);
+  const v1::RetentionPolicy* own = snapshot.FindPolicy(tenant);
+  out.is_default = own == nullptr;
+  if (own != nullptr) {
+    out.version = own->version();
+    out.updated_at = internal::FromProtoTimestamp(own->updated_at())
+                         .value_or(absl::InfinitePast());
+  }
+  for (v1::DataCategory category : kCategories) {
+    const EffectiveRule rule = snapshot.RuleFor(tenant, category);
+    out.rules.push_back({category, rule.ttl, rule.horizon, rule.from_default});
+  }
+  return out;
+}
+
+// A record version of a policy (for history), decoded on its own.
+absl::StatusOr<TenantPolicy> PolicyRecordToTenantPolicy(
+    const v1::RetentionPolicy& record) {
+  TenantPolicy out;
+  out.tenant = record.tenant();
+  out.is_default = false;
+  out.version = record.version();
+  EBB_ASSIGN_OR_RETURN(out.updated_at,
+                       internal::FromProtoTimestamp(record.updated_at()));
+  for (v1::DataCategory category : kCategories) {
+    EBB_ASSIGN_OR_RETURN(std::optional<EffectiveRule> rule,
+                         internal::DecodeRule(record, category));
+    if (rule.has_value()) {
+      out.rules.push_back({category, rule->ttl, rule->horizon, false});
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+class Store::Impl {
+ public:
+  Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
+       std::vector<rocksdb::ColumnFamilyHandle*> handles,
+       std::shared_ptr<RetentionState> state,
+       std::shared_ptr<internal::FilterCounters> message_counters,
+       std::shared_ptr<internal::FilterCounters> index_counters)
+      : options_(options),
+        db_(std::move(db)),
+        handles_(std::move(handles)),
+        state_(std::move(state)),
+        message_counters_(std::move(message_counters)),
+        index_counters_(std::move(index_counters)) {
+    write_options_.sync = options_.sync_writes;
+  }
+
+  ~Impl() { Close().IgnoreError(); }
+
+  absl::Status Close() {
+    if (db_ == nullptr) return absl::OkStatus();
+    // Debian's RocksDB keeps assertions on: every handle must go before the DB.
+    for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+      db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    }
+    handles_.clear();
+    absl::Status status = ToAbslStatus(db_->Close(), "close");
+    db_.reset();
+    return status;
+  }
+
+  absl::Status CheckOpen(absl::string_view operation) const {
+    if (db_ == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(operation, ": the store is closed"));
+    }
+    return absl::OkStatus();
+  }
+
+  rocksdb::ColumnFamilyHandle* meta_cf() const { return handles_[0]; }
+  rocksdb::ColumnFamilyHandle* messages_cf() const { return handles_[1]; }
+  rocksdb::ColumnFamilyHandle* index_cf() const { return handles_[2]; }
+
+  absl::Status AppendBatch(absl::Span<const v1::Message> messages,
+                           bool single);
+  absl::StatusOr<std::vector<v1::Message>> ReadConversation(
+      absl::string_view tenant, absl::string_view conversation);
+  absl::StatusOr<std::vector<ConversationInfo>> ListConversations(
+      absl::string_view tenant, absl::string_view user);
+  absl::StatusOr<TenantPolicy> SetPolicy(absl::string_view tenant,
+                                         v1::DataCategory category,
+                                         absl::Duration ttl);
+  absl::StatusOr<std::vector<TenantPolicy>> PolicyHistory(
+      absl::string_view tenant);
+  absl::StatusOr<StoreStats> Stats();
+  absl::Status CompactAll();
+  absl::Status ReconcileDefaultPolicy();
+
+  const std::shared_ptr<RetentionState>& state() const { return state_; }
+
+ private:
+  // Checks everything about `m` that does not depend on the policy.
+  absl::Status ValidateMessage(const v1::Message& m) const;
+  // Registers tenants not yet in the snapshot; returns the view to use.
+  absl::StatusOr<RetentionState::View> EnsureTenants(
+      const std::vector<absl::string_view>& tenants);
+  // Scans [prefix, successor(prefix)) of `cf`, calling fn(key, value) per entry.
+  template <typename Fn>
+  absl::Status ScanPrefix(rocksdb::ColumnFamilyHandle* cf,
+                          absl::string_view prefix, absl::string_view operation,
+                          Fn&& fn) const;
+
+  const Options options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::shared_ptr<RetentionState> state_;
+  std::shared_ptr<internal::FilterCounters> message_counters_;
+  std::shared_ptr<internal::FilterCounters> index_counters_;
+  std::atomic<uint64_t> reads_skipped_undecodable_{0};
+  rocksdb::WriteOptions write_options_;
+};
+
+template <typename Fn>
+absl::Status Store::Impl::ScanPrefix(rocksdb::ColumnFamilyHandle* cf,
+                                     absl::string_view prefix,
+                                     absl::string_view operation,
+                                     Fn&& fn) const {
+  const std::string upper = internal::PrefixSuccessor(prefix);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read_options;
+  if (!upper.empty()) read_options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, cf));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid();
+       it->Next()) {
+    if (!StartsWith(it->key(), prefix)) break;
+    fn(View(it->key()), View(it->value()));
+  }
+  return ToAbslStatus(it->status(), operation);
+}
+
+absl::Status Store::Impl::ValidateMessage(const v1::Message& m) const {
+  EBB_RETURN_IF_ERROR(internal::ValidateId("tenant id", m.tenant()));
+  EBB_RETURN_IF_ERROR(internal::ValidateId("user id", m.user()));
+  EBB_RETURN_IF_ERROR(internal::ValidateId("conversation id", m.conversation()));
+  if (m.role() == v1::ROLE_UNSPECIFIED || !v1::Role_IsValid(m.role())) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "role %d is not one of user, assistant, agent, system", m.role()));
+  }
+  if (m.category() != v1::CATEGORY_UNSPECIFIED &&
+      !internal::IsStoredCategory(m.category())) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "category %d is not one of transcript, training_example, "
+        "diagnostic_log",
+        m.category()));
+  }
+  if (!m.has_created_at()) {
+    return absl::InvalidArgumentError("created_at is missing");
+  }
+  EBB_RETURN_IF_ERROR(internal::FromProtoTimestamp(m.created_at()).status());
+  EBB_RETURN_IF_ERROR(internal::ValidateUtf8("text", m.text()));
+  for (const auto& [key, value] : m.metadata()) {
+    EBB_RETURN_IF_ERROR(internal::ValidateUtf8("metadata key", key));
+    EBB_RETURN_IF_ERROR(internal::ValidateUtf8("metadata value", value));
+  }
+  const size_t size = m.ByteSizeLong();
+  if (size > options_.max_message_bytes) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "message is %d bytes; Options::max_message_bytes allows %d", size,
+        options_.max_message_bytes));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RetentionState::View> Store::Impl::EnsureTenants(
+    const std::vector<absl::string_view>& tenants) {
+  RetentionState::View view = state_->Observe();
+  bool all_known = true;
+  for (absl::string_view t : tenants) {
+    all_known = all_known && view.snapshot->FindTenant(t).has_value();
+  }
+  if (all_known) return view;
+  EBB_RETURN_IF_ERROR(state_->Update(
+      [&](const RetentionState::View& current)
+          -> absl::StatusOr<std::optional<PolicySnapshot>> {
+        PolicySnapshot next = *current.snapshot;
+        rocksdb::WriteBatch batch;
+        bool added = false;
+        for (absl::string_view t : tenants) {
+          if (next.FindTenant(t).has_value()) continue;
+          const TenantNumber number = next.NextTenantNumber();
+          if (number == std::numeric_limits<TenantNumber>::max()) {
+            return absl::ResourceExhaustedError("no tenant numbers left");
+          }
+          batch.Put(meta_cf(), absl::StrCat(kTenantPrefix, t),
+                    EncodeTenantNumber(number));
+          next = next.WithTenant(t, number);
+          added = true;
+        }
+        if (!added) return std::nullopt;
+        rocksdb::WriteOptions sync;
+        sync.sync = true;
+        EBB_RETURN_IF_ERROR(
+            ToAbslStatus(db_->Write(sync, &batch), "register tenant"));
+        return std::optional<PolicySnapshot>(std::move(next));
+      }));
+  return state_->Observe();
+}
+
+absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
+                                      bool single) {
+  EBB_RETURN_IF_ERROR(CheckOpen("append"));
+  auto where = [&](size_t i) {
+    return single ? std::string("append: ")
+                  : absl::StrFormat("append: message %d of %d: ", i,
+                                    messages.size());
+  };
+  std::vector<absl::string_view> tenants;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    absl::Status valid = ValidateMessage(messages[i]);
+    if (!valid.ok()) {
+      return absl::Status(valid.code(), absl::StrCat(where(i), valid.message()));
+    }
+    if (tenants.empty() || tenants.back() != messages[i].tenant()) {
+      tenants.push_back(messages[i].tenant());
+    }
+  }
+  EBB_ASSIGN_OR_RETURN(const RetentionState::View view, EnsureTenants(tenants));
+  const PolicySnapshot& snapshot = *view.snapshot;
+  const absl::Time latest_allowed = view.now + options_.retention.max_clock_skew;
+
+  rocksdb::WriteBatch batch;
+  // Index entries, merged within the batch first: a batch of one conversation
+  // writes each entry once, not once per message.
+  absl::flat_hash_map<std::string, RecordHeader> index_updates;
+  absl::string_view cached_tenant;
+  TenantNumber tenant_number = 0;
+  CategoryCutoffs cutoffs;
+  std::string value;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const v1::Message& original = messages[i];
+    const absl::Time created_at =
+        *internal::FromProtoTimestamp(original.created_at());
+    if (created_at > latest_allowed) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where(i), "created_at ", absl::FormatTime(created_at),
+          " is more than max_clock_skew (",
+          absl::FormatDuration(options_.retention.max_clock_skew),
+          ") after now (", absl::FormatTime(view.now), ")"));
+    }
+    if (i == 0 || original.tenant() != cached_tenant) {
+      cached_tenant = original.tenant();
+      tenant_number = *snapshot.FindTenant(cached_tenant);
+      cutoffs = snapshot.CutoffsFor(cached_tenant, view.now);
+    }
+    // Normalise only when needed: copying every message would cost a text copy.
+    std::optional<v1::Message> normalised;
+    const int64_t micros = internal::ToMicrosFloor(created_at);
+    if (original.category() == v1::CATEGORY_UNSPECIFIED ||
+        original.created_at().nanos() % 1000 != 0) {
+      normalised = original;
+      if (normalised->category() == v1::CATEGORY_UNSPECIFIED) {
+        normalised->set_category(v1::CATEGORY_TRANSCRIPT);
+      }
+      *normalised->mutable_created_at() =
+          internal::ToProtoTimestamp(absl::FromUnixMicros(micros));
+    }
+    const v1::Message& m = normalised.has_value() ? *normalised : original;
+    const RecordHeader header{m.category(), micros};
+    if (internal::IsExpired(cutoffs, header)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          where(i), "message ", m.seq(), " of conversation \"", m.conversation(),
+          "\" created at ", absl::FormatTime(created_at),
+          " has already expired under tenant \"", m.tenant(), "\"'s policy"));
+    }
+    const EffectiveRule rule = snapshot.RuleFor(m.tenant(), m.category());
+    const ExpiryBucket bucket = internal::ExpiryBucketFor(created_at, rule.ttl);
+
+    value = internal::EncodeMessageRecord(m);
+    batch.Put(messages_cf(),
+              internal::MessageKey(bucket, tenant_number, m.conversation(),
+                                   m.seq()),
+              value);
+    for (std::string key :
+         {internal::ConversationBucketKey(tenant_number, m.conversation(),
+                                          bucket, m.category()),
+          internal::UserConversationKey(tenant_number, m.user(),
+                                        m.conversation(), m.category())}) {
+      auto [it, inserted] = index_updates.try_emplace(std::move(key), header);
+      if (!inserted && it->second.created_at_micros < micros) {
+        it->second = header;
+      }
+    }
+  }
+  std::string header_bytes;
+  for (const auto& [key, header] : index_updates) {
+    header_bytes.clear();
+    internal::AppendRecordHeader(header, &header_bytes);
+    batch.Merge(index_cf(), key, header_bytes);
+  }
+  return ToAbslStatus(db_->Write(write_options_, &batch), "append: write");
+}
+
+absl::StatusOr<std::vector<v1::Message>> Store::Impl::ReadConversation(
+    absl::string_view tenant, absl::string_view conversation) {
+  EBB_RETURN_IF_ERROR(CheckOpen("read conversation"));
+  EBB_RETURN_IF_ERROR(internal::ValidateId("tenant id", tenant));
+  EBB_RETURN_IF_ERROR(internal::ValidateId("conversation id", conversation));
+  const RetentionState::View view = state_->Observe();
+  std::vector<v1::Message> out;
+  const std::optional<TenantNumber> number = view.snapshot->FindTenant(tenant);
+  if (!number.has_value()) return out;
+  const CategoryCutoffs cutoffs = view.snapshot->CutoffsFor(tenant, view.now);
+
+  // Which buckets hold this conversation. An index entry whose newest message
+  // has expired needs no visit; one we cannot decode is visited anyway, since
+  // each message carries its own header.
+  std::vector<ExpiryBucket> buckets;
+  const std::string prefix = internal::ConversationBucketsPrefix(*number, conversation);
+  EBB_RETURN_IF_ERROR(ScanPrefix(
+      index_cf(), prefix, "read conversation: index",
+      [&](absl::string_view key, absl::string_view value) {
+        auto parts = internal::ParseConversationBucketKey(key, prefix.size());
+        if (!parts.has_value()) return;
+        std::optional<RecordHeader> header = internal::DecodeRecordHeader(value);
+        if (header.has_value() && internal::IsExpired(cutoffs, *header)) return;
+        if (buckets.empty() || buckets.back() != parts->bucket) {
+          buckets.push_back(parts->bucket);
+        }
+      }));
+
+  uint64_t undecodable = 0;
+  for (ExpiryBucket bucket : buckets) {
+    EBB_RETURN_IF_ERROR(ScanPrefix(
+        messages_cf(), internal::MessageKeyPrefix(bucket, *number, conversation),
+        "read conversation: messages",
+        [&](absl::string_view, absl::string_view value) {
+          std::optional<RecordHeader> header = internal::DecodeRecordHeader(value);
+          if (!header.has_value()) {
+            ++undecodable;
+            return;
+          }
+          if (internal::IsExpired(cutoffs, *header)) return;
+          absl::StatusOr<v1::Message> message =
+              internal::DecodeMessageRecord(value);
+          if (!message.ok()) {
+            ++undecodable;
+            return;
+          }
+          out.push_back(*std::move(message));
+        }));
+  }
+  if (undecodable > 0) {
+    reads_skipped_undecodable_.fetch_add(undecodable, std::memory_order_relaxed);
+  }
+  // Buckets were visited in ascending order, so after a stable sort the first of
+  // two versions of one seq is the one with the earlier expiry day.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const v1::Message& a, const v1::Message& b) {
+                     return a.seq() < b.seq();
+                   });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const v1::Message& a, const v1::Message& b) {
+                          return a.seq() == b.seq();
+                        }),
+            out.end());
+  return out;
+}
+
+absl::StatusOr<std::vector<ConversationInfo>> Store::Impl::ListConversations(
+    absl::string_view tenant, absl::string_view user) {
+  EBB_RETURN_IF_ERROR(CheckOpen("list conversations"));
+  EBB_RETURN_IF_ERROR(internal::ValidateId("tenant id", tenant));
+  EBB_RETURN_IF_ERROR(internal::ValidateId("user id", user));
+  const RetentionState::View view = state_->Observe();
+  std::vector<ConversationInfo> out;
+  const std::optional<TenantNumber> number = view.snapshot->FindTenant(tenant);
+  if (!number.has_value()) return out;
+  const CategoryCutoffs cutoffs = view.snapshot->CutoffsFor(tenant, view.now);
+  const std::string prefix = internal::UserConversationsPrefix(*number, user);
+  uint64_t undecodable = 0;
+  EBB_RETURN_IF_ERROR(ScanPrefix(
+      index_cf(), prefix, "list conversations",
+      [&](absl::string_view key, absl::string_view value) {
+        auto parts = internal::ParseUserConversationKey(key, prefix.size());
+        std::optional<RecordHeader> header = internal::DecodeRecordHeader(value);
+        if (!parts.has_value() || !header.has_value()) {
+          ++undecodable;
+          return;
+        }
+        if (internal::IsExpired(cutoffs, *header)) return;
+        const absl::Time last = absl::FromUnixMicros(header->created_at_micros);
+        // Keys are sorted by conversation, then category: one entry per
+        // category of the same conversation arrive together.
+        if (!out.empty() && out.back().conversation == parts->conversation) {
+          out.back().last_message_at = std::max(out.back().last_message_at, last);
+        } else {
+          out.push_back({std::string(parts->conversation), last});
+        }
+      }));
+  if (undecodable > 0) {
+    reads_skipped_undecodable_.fetch_add(undecodable, std::memory_order_relaxed);
+  }
+  return out;
+}
+
+absl::StatusOr<TenantPolicy> Store::Impl::SetPolicy(absl::string_view tenant,
+                                                    v1::DataCategory category,
+                                                    absl::Duration ttl) {
+  EBB_RETURN_IF_ERROR(CheckOpen("set policy"));
+  EBB_RETURN_IF_ERROR(internal::ValidateId("tenant id", tenant));
+  if (!internal::IsStoredCategory(category)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "set policy: category %d is not one of transcript, training_example, "
+        "diagnostic_log",
+        category));
+  }
+  const RetentionOptions& bounds = options_.retention;
+  if (ttl == absl::InfiniteDuration()) {
+    if (!bounds.allow_keep_forever) {
+      return absl::InvalidArgumentError(
+          "set policy: keeping data forever is not allowed by the operator "
+          "(RetentionOptions::allow_keep_forever is false)");
+    }
+  } else if (ttl < bounds.min_ttl) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "set policy: TTL ", FormatTtl(ttl), " is below the operator's minimum ",
+        FormatTtl(bounds.min_ttl), " (RetentionOptions::min_ttl)"));
+  } else if (ttl > bounds.max_ttl) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "set policy: TTL ", FormatTtl(ttl), " is above the operator's maximum ",
+        FormatTtl(bounds.max_ttl), " (RetentionOptions::max_ttl)"));
+  }
+  TenantPolicy result;
+  EBB_RETURN_IF_ERROR(state_->Update(
+      [&](const RetentionState::View& view)
+          -> absl::StatusOr<std::optional<PolicySnapshot>> {
+        PolicySnapshot next = *view.snapshot;
+        rocksdb::WriteBatch batch;
+        if (!next.FindTenant(tenant).has_value()) {
+          const TenantNumber number = next.NextTenantNumber();
+          batch.Put(meta_cf(), absl::StrCat(kTenantPrefix, tenant),
+                    EncodeTenantNumber(number));
+          next = next.WithTenant(tenant, number);
+        }
+        v1::RetentionPolicy current;
+        current.set_tenant(std::string(tenant));
+        if (const v1::RetentionPolicy* own = next.FindPolicy(tenant)) {
+          current = *own;
+          EBB_ASSIGN_OR_RETURN(absl::Time updated_at,
+                               internal::FromProtoTimestamp(own->updated_at()));
+          if (view.now < updated_at) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "set policy: the clock (", absl::FormatTime(view.now),
+                ") is earlier than tenant \"", tenant,
+                "\"'s last policy change (", absl::FormatTime(updated_at), ")"));
+          }
+        }
+        const v1::RetentionPolicy changed = internal::ApplyTtlChange(
+            std::move(current), category, next.RuleFor(tenant, category), ttl,
+            view.now);
+        const std::string bytes = changed.SerializeAsString();
+        batch.Put(meta_cf(), absl::StrCat(kPolicyPrefix, tenant), bytes);
+        batch.Put(meta_cf(), HistoryKey(tenant, changed.version()), bytes);
+        rocksdb::WriteOptions sync;
+        sync.sync = true;
+        EBB_RETURN_IF_ERROR(ToAbslStatus(db_->Write(sync, &batch), "set policy"));
+        EBB_ASSIGN_OR_RETURN(next, next.WithPolicy(changed));
+        result = ToTenantPolicy(next, tenant);
+        return std::optional<PolicySnapshot>(std::move(next));
+      }));
+  return result;
+}
+
+absl::Status Store::Impl::ReconcileDefaultPolicy() {
+  const absl::Duration wanted = options_.retention.default_ttl;
+  return state_->Update(
+      [&](const RetentionState::View& view)
+          -> absl::StatusOr<std::optional<PolicySnapshot>> {
+        v1::RetentionPolicy defaults = view.snapshot->defaults();
+        bool changed = false;
+        for (v1::DataCategory category : kCategories) {
+          const EffectiveRule in_force = view.snapshot->RuleFor("", category);
+          if (in_force.ttl == wanted) continue;
+          defaults = internal::ApplyTtlChange(std::move(defaults), category,
+                                              in_force, wanted, view.now);
+          changed = true;
+        }
+        if (!changed) return std::nullopt;
+        // One version per reconciliation, not one per category.
+        defaults.set_version(view.snapshot->defaults().version() + 1);
+        const std::string bytes = defaults.SerializeAsString();
+        rocksdb::WriteBatch batch;
+        batch.Put(meta_cf(), kDefaultPolicyKey, bytes);
+        batch.Put(meta_cf(), HistoryKey("", defaults.version()), bytes);
+        rocksdb::WriteOptions sync;
+        sync.sync = true;
+        EBB_RETURN_IF_ERROR(
+            ToAbslStatus(db_->Write(sync, &batch), "open: update default policy"));
+        EBB_ASSIGN_OR_RETURN(PolicySnapshot next,
+                             view.snapshot->WithPolicy(defaults));
+        return std::optional<PolicySnapshot>(std::move(next));
+      });
+}
+
+absl::StatusOr<std::vector<TenantPolicy>> Store::Impl::PolicyHistory(
+    absl::string_view tenant) {
+  EBB_RETURN_IF_ERROR(CheckOpen("policy history"));
+  if (!tenant.empty()) {
+    EBB_RETURN_IF_ERROR(internal::ValidateId("tenant id", tenant));
+  }
+  std::string prefix = absl::StrCat(kHistoryPrefix, tenant);
+  prefix.push_back('\0');
+  std::vector<TenantPolicy> out;
+  absl::Status decode_status;
+  EBB_RETURN_IF_ERROR(ScanPrefix(
+      meta_cf(), prefix, "policy history",
+      [&](absl::string_view, absl::string_view value) {
+        if (!decode_status.ok()) return;
+        v1::RetentionPolicy record;
+        if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          decode_status = absl::DataLossError(
+              absl::StrCat("policy history of \"", tenant, "\": undecodable record"));
+          return;
+        }
+        absl::StatusOr<TenantPolicy> policy = PolicyRecordToTenantPolicy(record);
+        if (!policy.ok()) {
+          decode_status = policy.status();
+          return;
+        }
+        out.push_back(*std::move(policy));
+      }));
+  EBB_RETURN_IF_ERROR(decode_status);
+  return out;
+}
+
+absl::StatusOr<StoreStats> Store::Impl::Stats() {
+  EBB_RETURN_IF_ERROR(CheckOpen("stats"));
+  const RetentionState::View view = state_->Observe();
+  const internal::ExpiryCutoffs cutoffs = view.snapshot->CutoffsAt(view.now);
+  StoreStats stats;
+  stats.now = view.now;
+
+  struct Counts {
+    uint64_t live = 0, expired = 0, undecodable = 0, live_bytes = 0,
+             expired_bytes = 0;
+  };
+  auto scan = [&](rocksdb::ColumnFamilyHandle* cf, size_t tenant_offset,
+                  Counts* counts) -> absl::Status {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const uint64_t bytes = it->key().size() + it->value().size();
+      auto tenant = internal::TenantAt(View(it->key()), tenant_offset);
+      auto header = internal::DecodeRecordHeader(View(it->value()));
+      if (!tenant.has_value() || !header.has_value()) {
+        ++counts->undecodable;
+      } else if (internal::IsExpired(cutoffs.ForTenant(*tenant), *header)) {
+        ++counts->expired;
+        counts->expired_bytes += bytes;
+      } else {
+        ++counts->live;
+        counts->live_bytes += bytes;
+      }
+    }
+    return ToAbslStatus(it->status(), "stats: scan");
+  };
+  Counts messages_counts, index_counts;
+  EBB_RETURN_IF_ERROR(
+      scan(messages_cf(), internal::kMessageKeyTenantOffset, &messages_counts));
+  EBB_RETURN_IF_ERROR(
+      scan(index_cf(), internal::kIndexKeyTenantOffset, &index_counts));
+  stats.messages_live = messages_counts.live;
+  stats.messages_expired = messages_counts.expired;
+  stats.messages_undecodable = messages_counts.undecodable;
+  stats.message_bytes_live = messages_counts.live_bytes;
+  stats.message_bytes_expired = messages_counts.expired_bytes;
+  stats.index_entries_live = index_counts.live;
+  stats.index_entries_expired = index_counts.expired;
+  stats.index_entries_undecodable = index_counts.undecodable;
+
+  EBB_RETURN_IF_ERROR(ScanPrefix(meta_cf(), kTenantPrefix, "stats: tenants",
+                                 [&](absl::string_view, absl::string_view) {
+                                   ++stats.tenants;
+                                 }));
+  stats.policies = view.snapshot->TenantsWithPolicy().size();
+  stats.filter_dropped_expired =
+      message_counters_->dropped_expired.load() +
+      index_counters_->dropped_expired.load();
+  stats.filter_kept_undecodable =
+      message_counters_->kept_undecodable.load() +
+      index_counters_->kept_undecodable.load();
+  stats.reads_skipped_undecodable = reads_skipped_undecodable_.load();
+  for (rocksdb::ColumnFamilyHandle* cf : handles_) {
+    rocksdb::ColumnFamilyMetaData metadata;
+    db_->GetColumnFamilyMetaData(cf, &metadata);
+    stats.sst_files += metadata.file_count;
+    stats.sst_bytes += metadata.size;
+  }
+  return stats;
+}
+
+absl::Status Store::Impl::CompactAll() {
+  EBB_RETURN_IF_ERROR(CheckOpen("compact"));
+  rocksdb::CompactRangeOptions compact;
+  // kForce, not kForceOptimized: the latter silently skips files in RocksDB 7.8
+  // (shared/notes/rocksdb-purge-facts.md).
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (rocksdb::ColumnFamilyHandle* cf : {messages_cf(), index_cf()}) {
+    EBB_RETURN_IF_ERROR(ToAbslStatus(
+        db_->CompactRange(compact, cf, nullptr, nullptr), "compact"));
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- Open
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
+                                                   const std::string& path) {
+  EBB_RETURN_IF_ERROR(ValidateOptions(options));
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(
+      std::filesystem::path(path) / "CURRENT", ec);
+  if (!exists && !options.create_if_missing) {
+    return absl::NotFoundError(absl::StrCat(
+        "open: no ebb store at \"", path, "\" (create_if_missing is false)"));
+  }
+  if (exists) {
+    std::vector<std::string> families;
+    EBB_RETURN_IF_ERROR(ToAbslStatus(
+        rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &families),
+        "open: list column families"));
+    std::sort(families.begin(), families.end());
+    const std::vector<std::string> expected = {"default", kIndexCf, kMessagesCf};
+    if (families != expected) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "open: \"", path,
+          "\" holds a RocksDB database that is not an ebb store (column "
+          "families differ)"));
+    }
+  }
+
+  // The filters need the policy state, which is loaded from the DB they are
+  // installed in: they start with an empty placeholder, replaced below before
+  // anything can compact (nothing is written until Open returns).
+  v1::RetentionPolicy bootstrap_defaults;
+  for (v1::DataCategory category : kCategories) {
+    v1::RetentionRule* rule = bootstrap_defaults.add_rules();
+    rule->set_category(category);
+    rule->mutable_keep_forever();
+  }
+  EBB_ASSIGN_OR_RETURN(PolicySnapshot bootstrap,
+                       PolicySnapshot::Build(bootstrap_defaults, {}, {}));
+  auto state = std::make_shared<RetentionState>(options.clock, std::move(bootstrap));
+  auto message_counters = std::make_shared<internal::FilterCounters>();
+  auto index_counters = std::make_shared<internal::FilterCounters>();
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = !exists;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 5;
+
+  rocksdb::ColumnFamilyOptions meta_options;
+  rocksdb::ColumnFamilyOptions message_options;
+  message_options.compaction_filter_factory =
+      std::make_shared<internal::RetentionFilterFactory>(
+          state, internal::kMessageKeyTenantOffset, message_counters);
+  // Cut files where the expiry day changes, so a day that has passed can be
+  // dropped as whole files.
+  message_options.sst_partitioner_factory =
+      rocksdb::NewSstPartitionerFixedPrefixFactory(sizeof(ExpiryBucket));
+  message_options.target_file_size_base = options.target_file_bytes;
+  rocksdb::ColumnFamilyOptions index_options;
+  index_options.merge_operator =
+      std::make_shared<internal::MaxCreatedAtMergeOperator>();
+  index_options.compaction_filter_factory =
+      std::make_shared<internal::RetentionFilterFactory>(
+          state, internal::kIndexKeyTenantOffset, index_counters);
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, meta_options},
+      {kMessagesCf, message_options},
+      {kIndexCf, index_options}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw_db = nullptr;
+  EBB_RETURN_IF_ERROR(ToAbslStatus(
+      rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw_db),
+      absl::StrCat("open \"", path, "\"")));
+  auto impl = std::make_unique<Impl>(options, std::unique_ptr<rocksdb::DB>(raw_db),
+                                     std::move(handles), state,
+                                     std::move(message_counters),
+                                     std::move(index_counters));
+  rocksdb::DB* db = raw_db;
+
+  // Format marker: written once, in a new store.
+  std::string format;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), impl->meta_cf(), kFormatKey, &format);
+  if (s.IsNotFound()) {
+    if (exists) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "open: \"", path, "\" has ebb's column families but no format marker"));
+    }
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    EBB_RETURN_IF_ERROR(ToAbslStatus(
+        db->Put(sync, impl->meta_cf(), kFormatKey, kFormatV1), "open: write format"));
+  } else {
+    EBB_RETURN_IF_ERROR(ToAbslStatus(s, "open: read format"));
+    if (format != kFormatV1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "open: store format \"", format, "\" is not supported (this build reads ",
+          kFormatV1, ")"));
+    }
+  }
+
+  // Tenants, policies and the stored default.
+  absl::flat_hash_map<std::string, TenantNumber> tenants;
+  std::vector<v1::RetentionPolicy> policies;
+  std::optional<v1::RetentionPolicy> stored_defaults;
+  absl::Status decode;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), impl->meta_cf()));
+    for (it->SeekToFirst(); it->Valid() && decode.ok(); it->Next()) {
+      const absl::string_view key = View(it->key());
+      const absl::string_view value = View(it->value());
+      if (absl::StartsWith(key, kTenantPrefix)) {
+        if (value.size() != 4) {
+          decode = absl::DataLossError("open: undecodable tenant registry entry");
+          break;
+        }
+        tenants[key.substr(strlen(kTenantPrefix))] =
+            absl::big_endian::Load32(value.data());
+      } else if (absl::StartsWith(key, kPolicyPrefix) ||
+                 key == kDefaultPolicyKey) {
+        v1::RetentionPolicy policy;
+        if (!policy.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          decode = absl::DataLossError(
+              absl::StrCat("open: undecodable policy record \"", key, "\""));
+          break;
+        }
+        if (key == kDefaultPolicyKey) {
+          stored_defaults = std::move(policy);
+        } else {
+          policies.push_back(std::move(policy));
+        }
+      }
+    }
+    if (decode.ok()) decode = ToAbslStatus(it->status(), "open: read metadata");
+  }
+  EBB_RETURN_IF_ERROR(decode);
+
+  if (!stored_defaults.has_value()) {
+    // A new store: the first default policy, version 1, no horizon.
+    v1::RetentionPolicy defaults;
+    defaults.set_version(1);
+    *defaults.mutable_updated_at() =
+        internal::ToProtoTimestamp(options.clock->Now());
+    for (v1::DataCategory category : kCategories) {
+      v1::RetentionRule* rule = defaults.add_rules();
+      rule->set_category(category);
+      if (options.retention.default_ttl == absl::InfiniteDuration()) {
+        rule->mutable_keep_forever();
+      } else {
+        *rule->mutable_ttl() =
+            internal::ToProtoDuration(options.retention.default_ttl);
+      }
+    }
+    const std::string bytes = defaults.SerializeAsString();
+    rocksdb::WriteBatch batch;
+    batch.Put(impl->meta_cf(), kDefaultPolicyKey, bytes);
+    batch.Put(impl->meta_cf(), HistoryKey("", 1), bytes);
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    EBB_RETURN_IF_ERROR(
+        ToAbslStatus(db->Write(sync, &batch), "open: write default policy"));
+    stored_defaults = std::move(defaults);
+  }
+  EBB_ASSIGN_OR_RETURN(
+      PolicySnapshot loaded,
+      PolicySnapshot::Build(*stored_defaults, std::move(tenants), policies));
+  EBB_RETURN_IF_ERROR(impl->state()->Update(
+      [&](const RetentionState::View&)
+          -> absl::StatusOr<std::optional<PolicySnapshot>> {
+        return std::optional<PolicySnapshot>(std::move(loaded));
+      }));
+  EBB_RETURN_IF_ERROR(impl->ReconcileDefaultPolicy());
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+// ---------------------------------------------------------------- Store
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+absl::Status Store::Close() { return impl_->Close(); }
+
+absl::Status Store::Append(const v1::Message& message) {
+  return impl_->AppendBatch(absl::MakeConstSpan(&message, 1), /*single=*/true);
+}
+
+absl::Status Store::AppendBatch(absl::Span<const v1::Message> messages) {
+  return impl_->AppendBatch(messages, /*single=*/false);
+}
+
+absl::StatusOr<std::vector<v1::Message>> Store::ReadConversation(
+    absl::string_view tenant, absl::string_view conversation) {
+  return impl_->ReadConversation(tenant, conversation);
+}
+
+absl::StatusOr<std::vector<ConversationInfo>> Store::ListConversations(
+    absl::string_view tenant, absl::string_view user) {
+  return impl_->ListConversations(tenant, user);
+}
+
+absl::StatusOr<TenantPolicy> Store::SetPolicy(absl::string_view tenant,
+                                              v1::DataCategory category,
+                                              absl::Duration ttl) {
+  return impl_->SetPolicy(tenant, category, ttl);
+}
+
+absl::StatusOr<TenantPolicy> Store::GetPolicy(absl::string_view tenant) {
+  EBB_RETURN_IF_ERROR(impl_->CheckOpen("get policy"));
+  EBB_RETURN_IF_ERROR(internal::ValidateId("tenant id", tenant));
+  return ToTenantPolicy(*impl_->state()->Observe().snapshot, tenant);
+}
+
+absl::StatusOr<std::vector<TenantPolicy>> Store::ListPolicies() {
+  EBB_RETURN_IF_ERROR(impl_->CheckOpen("list policies"));
+  const RetentionState::View view = impl_->state()->Observe();
+  std::vector<TenantPolicy> out;
+  for (const std::string& tenant : view.snapshot->TenantsWithPolicy()) {
+    out.push_back(ToTenantPolicy(*view.snapshot, tenant));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<TenantPolicy>> Store::PolicyHistory(
+    absl::string_view tenant) {
+  return impl_->PolicyHistory(tenant);
+}
+
+absl::StatusOr<StoreStats> Store::Stats() { return impl_->Stats(); }
+
+absl::Status Store::CompactAll() { return impl_->CompactAll(); }
+
+}  // namespace ebb

@@ -1,0 +1,509 @@
+// Copyright ebb authors.
+//
+// Integration tests of ebb::Store through its public API, with RocksDB's own
+// view of the directory to check what compaction physically removed.
+
+#include "lib/ebb/store.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/test_util.h"
+
+namespace ebb {
+namespace {
+
+using ::ebb::testing::Days;
+using ::ebb::testing::MakeMessage;
+using ::ebb::testing::RawKeys;
+using ::ebb::testing::T0;
+using ::ebb::testing::TempDir;
+using ::ebb::testing::TestOptions;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_ = TestOptions(&clock_);
+    Reopen();
+  }
+
+  void Reopen() {
+    store_.reset();
+    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options_, dir_.path());
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  void Close() {
+    ASSERT_TRUE(store_->Close().ok());
+    store_.reset();
+  }
+
+  // The seqs ReadConversation returns.
+  std::vector<uint64_t> Seqs(const std::string& tenant,
+                             const std::string& conversation) {
+    absl::StatusOr<std::vector<v1::Message>> read =
+        store_->ReadConversation(tenant, conversation);
+    EXPECT_TRUE(read.ok()) << read.status();
+    std::vector<uint64_t> seqs;
+    if (read.ok()) {
+      for (const v1::Message& m : *read) seqs.push_back(m.seq());
+    }
+    return seqs;
+  }
+
+  // Appends `m` as a chat server would when it happens: the clock is moved up to
+  // the message's created_at first if it is behind.
+  void AppendOk(const v1::Message& m) {
+    const absl::Time created_at = absl::FromUnixSeconds(m.created_at().seconds()) +
+                                  absl::Nanoseconds(m.created_at().nanos());
+    if (clock_->Now() < created_at) clock_->Set(created_at);
+    absl::Status s = store_->Append(m);
+    ASSERT_TRUE(s.ok()) << s;
+  }
+
+  TempDir dir_;
+  std::shared_ptr<ManualClock> clock_;
+  Options options_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, AppendedMessagesReadBackInSeqOrderExactly) {
+  v1::Message third = MakeMessage("acme", "u1", "c1", 3, T0(), "third");
+  (*third.mutable_metadata())["channel"] = "web";
+  AppendOk(third);
+  AppendOk(MakeMessage("acme", "u1", "c1", 1, T0() - absl::Hours(1), "first"));
+  AppendOk(MakeMessage("acme", "u1", "c1", 2, T0() - absl::Minutes(30), "second"));
+  AppendOk(MakeMessage("acme", "u1", "other", 1, T0(), "elsewhere"));
+
+  absl::StatusOr<std::vector<v1::Message>> read =
+      store_->ReadConversation("acme", "c1");
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 3u);
+  EXPECT_EQ((*read)[0].text(), "first");
+  EXPECT_EQ((*read)[1].text(), "second");
+  EXPECT_EQ((*read)[2].SerializeAsString(), third.SerializeAsString());
+}
+
+TEST_F(StoreTest, RetriedAppendIsIdempotent) {
+  const v1::Message m = MakeMessage("acme", "u1", "c1", 1, T0());
+  AppendOk(m);
+  AppendOk(m);
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(1));
+}
+
+TEST_F(StoreTest, ExpiryIsExactAtTheTtlBoundary) {
+  AppendOk(MakeMessage("acme", "u1", "c1", 1, T0()));
+  clock_->Set(T0() + Days(30));  // age == TTL: still kept
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(1));
+  clock_->Set(T0() + Days(30) + absl::Microseconds(1));
+  EXPECT_THAT(Seqs("acme", "c1"), IsEmpty());
+}
+
+TEST_F(StoreTest, ExpiredMessageIsNeverReturnedBeforeOrAfterCompaction) {
+  AppendOk(MakeMessage("acme", "u1", "c1", 1, T0()));
+  AppendOk(MakeMessage("acme", "u1", "c1", 2, T0() + Days(20)));
+  clock_->Set(T0() + Days(31));
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(2));
+  ASSERT_TRUE(store_->CompactAll().ok());
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(2));
+  Reopen();
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(2));
+}
+
+TEST_F(StoreTest, ShorteningATtlExpiresOlderDataAtOnce) {
+  AppendOk(MakeMessage("acme", "u1", "c1", 1, T0()));
+  AppendOk(MakeMessage("acme", "u1", "c1", 2, T0() + Days(5)));
+  AppendOk(MakeMessage("beta", "u1", "c1", 1, T0()));
+  clock_->Set(T0() + Days(10));
+  ASSERT_TRUE(store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(7)).ok());
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(2));
+  EXPECT_THAT(Seqs("beta", "c1"), ElementsAre(1));  // other tenants untouched
+}
+
+TEST_F(StoreTest, LengtheningATtlNeverBringsBackExpiredData) {
+  ASSERT_TRUE(store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(7)).ok());
+  AppendOk(MakeMessage("acme", "u1", "c1", 1, T0()));
+  AppendOk(MakeMessage("acme", "u1", "c1", 2, T0() + Days(5)));
+  clock_->Set(T0() + Days(8));  // seq 1 expired a day ago, seq 2 is live
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(2));
+  ASSERT_TRUE(store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(90)).ok());
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(2));
+  clock_->Set(T0() + Days(60));  // seq 2 now lives under 90 days
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(2));
+  Reopen();  // the horizon is durable
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(2));
+}
+
+TEST_F(StoreTest, CategoriesHaveTheirOwnTtl) {
+  ASSERT_TRUE(
+      store_->SetPolicy("acme", v1::CATEGORY_DIAGNOSTIC_LOG, Days(1)).ok());
+  AppendOk(MakeMessage("acme", "u1", "c1", 1, T0(), "t", v1::CATEGORY_TRANSCRIPT));
+  AppendOk(
+      MakeMessage("acme", "u1", "c1", 2, T0(), "d", v1::CATEGORY_DIAGNOSTIC_LOG));
+  clock_->Set(T0() + Days(2));
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(1));
+}
+
+TEST_F(StoreTest, UnspecifiedCategoryIsStoredAsTranscriptAndNanosTruncated) {
+  v1::Message m = MakeMessage("acme", "u1", "c1", 1, T0());
+  m.set_category(v1::CATEGORY_UNSPECIFIED);
+  m.mutable_created_at()->set_nanos(123456789);
+  AppendOk(m);
+  absl::StatusOr<std::vector<v1::Message>> read =
+      store_->ReadConversation("acme", "c1");
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_EQ((*read)[0].category(), v1::CATEGORY_TRANSCRIPT);
+  EXPECT_EQ((*read)[0].created_at().nanos(), 123456000);
+}
+
+TEST_F(StoreTest, AppendOfAnAlreadyExpiredMessageIsRefusedAndNotStored) {
+  absl::Status s =
+      store_->Append(MakeMessage("acme", "u1", "c1", 1, T0() - Days(31)));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("has already expired"));
+  clock_->Set(T0() - Days(2));  // even looking from a time it was live
+  EXPECT_THAT(Seqs("acme", "c1"), IsEmpty());
+}
+
+TEST_F(StoreTest, CreatedAtBeyondTheClockSkewIsRefused) {
+  ASSERT_TRUE(
+      store_->Append(MakeMessage("acme", "u1", "c1", 1, T0() + absl::Minutes(5)))
+          .ok());
+  absl::Status s = store_->Append(
+      MakeMessage("acme", "u1", "c1", 2, T0() + absl::Minutes(5) + absl::Seconds(1)));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("is more than max_clock_skew (5m) after now"));
+  s = store_->Append(MakeMessage("acme", "u1", "c1", 3, T0() + Days(365 * 100)));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, BadIdsAreInvalidArgumentWithExactMessages) {
+  struct Case {
+    v1::Message message;
+    std::string error;
+  };
+  std::vector<Case> cases = {
+      {MakeMessage("", "u", "c", 1, T0()), "append: tenant id is empty"},
+      {MakeMessage("acme", "", "c", 1, T0()), "append: user id is empty"},
+      {MakeMessage("acme", "u", std::string("a\0b", 3), 1, T0()),
+       "append: conversation id contains control byte 0x00 at offset 1"},
+      {MakeMessage("acme", "u\n", "c", 1, T0()),
+       "append: user id contains control byte 0x0A at offset 1"},
+      {MakeMessage(std::string(257, 't'), "u", "c", 1, T0()),
+       "append: tenant id is 257 bytes long; at most 256 are allowed"},
+      {MakeMessage("acme", "\xff", "c", 1, T0()),
+       "append: user id is not valid UTF-8 (bad byte at offset 0)"},
+  };
+  for (const Case& c : cases) {
+    absl::Status s = store_->Append(c.message);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.error;
+    EXPECT_EQ(s.message(), c.error);
+  }
+  absl::StatusOr<std::vector<v1::Message>> read = store_->ReadConversation("", "c");
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->ListConversations("acme", std::string(1000, 'u')).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<StoreStats> stats = store_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->tenants, 0u);  // nothing registered by a refused append
+}
+
+TEST_F(StoreTest, BadFieldsAreInvalidArgument) {
+  v1::Message no_role = MakeMessage("acme", "u", "c", 1, T0());
+  no_role.set_role(v1::ROLE_UNSPECIFIED);
+  EXPECT_EQ(store_->Append(no_role).message(),
+            "append: role 0 is not one of user, assistant, agent, system");
+  v1::Message no_time = MakeMessage("acme", "u", "c", 1, T0());
+  no_time.clear_created_at();
+  EXPECT_EQ(store_->Append(no_time).message(), "append: created_at is missing");
+  v1::Message bad_text = MakeMessage("acme", "u", "c", 1, T0(), "ok\xc3");
+  EXPECT_EQ(store_->Append(bad_text).message(),
+            "append: text is not valid UTF-8 (bad byte at offset 2)");
+  v1::Message bad_category = MakeMessage("acme", "u", "c", 1, T0());
+  bad_category.set_category(static_cast<v1::DataCategory>(77));
+  EXPECT_EQ(store_->Append(bad_category).code(),
+            absl::StatusCode::kInvalidArgument);
+  v1::Message huge = MakeMessage("acme", "u", "c", 1, T0(), std::string(2 << 20, 'x'));
+  absl::Status s = store_->Append(huge);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("Options::max_message_bytes allows 1048576"));
+}
+
+TEST_F(StoreTest, AppendBatchIsAllOrNothingAndNamesTheBadMessage) {
+  std::vector<v1::Message> batch;
+  for (int i = 1; i <= 5; ++i) {
+    batch.push_back(MakeMessage("acme", "u1", "c1", i, T0()));
+  }
+  batch[3].mutable_created_at()->set_seconds(absl::ToUnixSeconds(T0() - Days(40)));
+  absl::Status s = store_->AppendBatch(batch);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("append: message 3 of 5: "));
+  EXPECT_THAT(Seqs("acme", "c1"), IsEmpty());
+  batch.erase(batch.begin() + 3);
+  ASSERT_TRUE(store_->AppendBatch(batch).ok());
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(1, 2, 3, 5));
+}
+
+TEST_F(StoreTest, ListConversationsHidesConversationsWhoseMessagesAllExpired) {
+  AppendOk(MakeMessage("acme", "u1", "old", 1, T0()));
+  AppendOk(MakeMessage("acme", "u1", "new", 1, T0() + Days(20)));
+  AppendOk(MakeMessage("acme", "u1", "new", 2, T0() + Days(21)));
+  AppendOk(MakeMessage("acme", "u2", "theirs", 1, T0() + Days(20)));
+  clock_->Set(T0() + Days(25));
+  absl::StatusOr<std::vector<ConversationInfo>> list =
+      store_->ListConversations("acme", "u1");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].conversation, "new");
+  EXPECT_EQ((*list)[0].last_message_at, T0() + Days(21));
+  EXPECT_EQ((*list)[1].conversation, "old");
+  clock_->Set(T0() + Days(31));
+  list = store_->ListConversations("acme", "u1");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].conversation, "new");
+}
+
+TEST_F(StoreTest, UnknownTenantsReadAsEmptyAndGetTheDefaultPolicy) {
+  EXPECT_THAT(Seqs("nobody", "c1"), IsEmpty());
+  absl::StatusOr<std::vector<ConversationInfo>> list =
+      store_->ListConversations("nobody", "u1");
+  ASSERT_TRUE(list.ok());
+  EXPECT_THAT(*list, IsEmpty());
+  absl::StatusOr<TenantPolicy> policy = store_->GetPolicy("nobody");
+  ASSERT_TRUE(policy.ok());
+  EXPECT_TRUE(policy->is_default);
+  EXPECT_EQ(policy->version, 0u);
+  ASSERT_EQ(policy->rules.size(), 3u);
+  for (const RetentionRule& rule : policy->rules) {
+    EXPECT_EQ(rule.ttl, Days(30));
+    EXPECT_TRUE(rule.from_default);
+  }
+}
+
+TEST_F(StoreTest, PolicyBoundsAreEnforcedAndNamed) {
+  absl::Status s =
+      store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, absl::Minutes(30)).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "set policy: TTL 30m is below the operator's minimum 1h "
+            "(RetentionOptions::min_ttl)");
+  s = store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(3651)).status();
+  EXPECT_EQ(s.message(),
+            "set policy: TTL 87624h is above the operator's maximum 87600h "
+            "(RetentionOptions::max_ttl)");
+  s = store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, absl::InfiniteDuration())
+          .status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("allow_keep_forever is false"));
+  s = store_->SetPolicy("acme", v1::CATEGORY_UNSPECIFIED, Days(1)).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<std::vector<TenantPolicy>> list = store_->ListPolicies();
+  ASSERT_TRUE(list.ok());
+  EXPECT_THAT(*list, IsEmpty());
+}
+
+TEST_F(StoreTest, KeepForeverWhereTheOperatorAllowsIt) {
+  options_.retention.allow_keep_forever = true;
+  Reopen();
+  absl::StatusOr<TenantPolicy> policy = store_->SetPolicy(
+      "acme", v1::CATEGORY_TRANSCRIPT, absl::InfiniteDuration());
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ(policy->rules[0].ttl, absl::InfiniteDuration());
+  AppendOk(MakeMessage("acme", "u1", "c1", 1, T0()));
+  clock_->Set(T0() + Days(365 * 50));
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(1));
+}
+
+TEST_F(StoreTest, PoliciesAndTheirHistoryAreDurable) {
+  clock_->Set(T0() + Days(1));
+  ASSERT_TRUE(store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(7)).ok());
+  clock_->Set(T0() + Days(2));
+  ASSERT_TRUE(store_->SetPolicy("acme", v1::CATEGORY_DIAGNOSTIC_LOG, Days(1)).ok());
+  Reopen();
+  absl::StatusOr<TenantPolicy> policy = store_->GetPolicy("acme");
+  ASSERT_TRUE(policy.ok());
+  EXPECT_FALSE(policy->is_default);
+  EXPECT_EQ(policy->version, 2u);
+  EXPECT_EQ(policy->updated_at, T0() + Days(2));
+  EXPECT_EQ(policy->rules[0].ttl, Days(7));
+  EXPECT_FALSE(policy->rules[0].from_default);
+  EXPECT_EQ(policy->rules[0].horizon, T0() + Days(1) - Days(30));
+  EXPECT_EQ(policy->rules[1].ttl, Days(30));
+  EXPECT_TRUE(policy->rules[1].from_default);
+  EXPECT_EQ(policy->rules[2].ttl, Days(1));
+
+  absl::StatusOr<std::vector<TenantPolicy>> history = store_->PolicyHistory("acme");
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].version, 1u);
+  EXPECT_EQ((*history)[0].updated_at, T0() + Days(1));
+  ASSERT_EQ((*history)[0].rules.size(), 1u);
+  EXPECT_EQ((*history)[1].rules.size(), 2u);
+
+  absl::StatusOr<std::vector<TenantPolicy>> list = store_->ListPolicies();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].tenant, "acme");
+}
+
+TEST_F(StoreTest, PolicyChangeWithTheClockBeforeTheLastChangeIsRefused) {
+  clock_->Set(T0() + Days(2));
+  ASSERT_TRUE(store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(7)).ok());
+  clock_->Set(T0() + Days(1));
+  absl::Status s = store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(9)).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("is earlier than tenant \"acme\"'s last"));
+}
+
+TEST_F(StoreTest, ChangingTheDefaultTtlAtOpenIsAPolicyChange) {
+  AppendOk(MakeMessage("acme", "u1", "c1", 1, T0()));
+  AppendOk(MakeMessage("acme", "u1", "c1", 2, T0() + Days(10)));
+  Close();
+  clock_->Set(T0() + Days(35));  // seq 1 expired under the 30-day default
+  options_.retention.default_ttl = Days(90);
+  Reopen();
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(2));
+  clock_->Set(T0() + Days(80));
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(2));
+  absl::StatusOr<std::vector<TenantPolicy>> history = store_->PolicyHistory("");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[1].rules[0].ttl, Days(90));
+  // Shortening it again expires at once.
+  Close();
+  options_.retention.default_ttl = Days(7);
+  Reopen();
+  EXPECT_THAT(Seqs("acme", "c1"), IsEmpty());
+}
+
+TEST_F(StoreTest, CompactionPhysicallyDropsExpiredRecordsAndTheirIndexEntries) {
+  AppendOk(MakeMessage("acme", "u1", "gone", 1, T0()));
+  AppendOk(MakeMessage("acme", "u1", "gone", 2, T0()));
+  AppendOk(MakeMessage("acme", "u1", "kept", 1, T0() + Days(20)));
+  clock_->Set(T0() + Days(31));
+  ASSERT_TRUE(store_->CompactAll().ok());
+  absl::StatusOr<StoreStats> stats = store_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->messages_live, 1u);
+  EXPECT_EQ(stats->messages_expired, 0u);
+  EXPECT_EQ(stats->index_entries_live, 2u);  // conversation bucket + user entry
+  EXPECT_EQ(stats->index_entries_expired, 0u);
+  EXPECT_GE(stats->filter_dropped_expired, 2u);
+  Close();
+  // RocksDB itself, without ebb's read path, holds only the live record.
+  const std::vector<std::string> keys = RawKeys(dir_.path(), "messages");
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_THAT(keys[0], HasSubstr("kept"));
+  for (const std::string& key : RawKeys(dir_.path(), "index")) {
+    EXPECT_THAT(key, Not(HasSubstr("gone")));
+  }
+}
+
+TEST_F(StoreTest, StatsCountExpiredRecordsStillOnDisk) {
+  AppendOk(MakeMessage("acme", "u1", "c1", 1, T0(), "12345"));
+  AppendOk(MakeMessage("acme", "u1", "c1", 2, T0() + Days(20)));
+  clock_->Set(T0() + Days(31));
+  absl::StatusOr<StoreStats> stats = store_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->now, T0() + Days(31));
+  EXPECT_EQ(stats->messages_live, 1u);
+  EXPECT_EQ(stats->messages_expired, 1u);
+  EXPECT_GT(stats->message_bytes_expired, 0u);
+  EXPECT_EQ(stats->tenants, 1u);
+  EXPECT_EQ(stats->policies, 0u);
+}
+
+TEST_F(StoreTest, UndecodableRecordIsKeptCountedAndNeverServed) {
+  AppendOk(MakeMessage("acme", "u1", "c1", 1, T0()));
+  Close();
+  std::vector<std::string> keys = RawKeys(dir_.path(), "messages");
+  ASSERT_EQ(keys.size(), 1u);
+  std::string corrupt_key = keys[0];
+  corrupt_key.back() = 2;  // seq 2 of the same conversation, same bucket
+  testing::RawPut(dir_.path(), "messages", corrupt_key, "\x09garbage");
+  Reopen();
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(1));
+  clock_->Set(T0() + Days(31));
+  ASSERT_TRUE(store_->CompactAll().ok());
+  absl::StatusOr<StoreStats> stats = store_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->messages_undecodable, 1u);
+  EXPECT_EQ(stats->messages_live, 0u);
+  EXPECT_GE(stats->filter_kept_undecodable, 1u);
+  EXPECT_EQ(stats->reads_skipped_undecodable, 1u);
+  Close();
+  EXPECT_THAT(RawKeys(dir_.path(), "messages"), ElementsAre(corrupt_key));
+}
+
+TEST_F(StoreTest, ClosedStoreRefusesCalls) {
+  ASSERT_TRUE(store_->Close().ok());
+  EXPECT_TRUE(store_->Close().ok());
+  EXPECT_EQ(store_->Append(MakeMessage("acme", "u", "c", 1, T0())).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->ReadConversation("acme", "c").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(StoreOpenTest, ContradictoryOptionsAreInvalidArgumentNamingTheField) {
+  TempDir dir;
+  std::shared_ptr<ManualClock> clock;
+  Options options = TestOptions(&clock);
+  options.retention.default_ttl = absl::Minutes(1);
+  absl::Status s = Store::Open(options, dir.path()).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "RetentionOptions::default_ttl 1m is outside [min_ttl 1h, max_ttl "
+            "87600h]");
+  options = TestOptions(&clock);
+  options.retention.max_ttl = absl::Minutes(1);
+  EXPECT_THAT(Store::Open(options, dir.path()).status().message(),
+              HasSubstr("RetentionOptions::max_ttl"));
+  options = TestOptions(&clock);
+  options.clock = nullptr;
+  EXPECT_EQ(Store::Open(options, dir.path()).status().message(),
+            "Options::clock is null");
+}
+
+TEST(StoreOpenTest, MissingStoreIsNotFoundWithoutCreateIfMissing) {
+  TempDir dir;
+  std::shared_ptr<ManualClock> clock;
+  Options options = TestOptions(&clock);
+  options.create_if_missing = false;
+  absl::Status s = Store::Open(options, dir.path() + "/nothing").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+}
+
+TEST(StoreOpenTest, AForeignRocksDbIsRefused) {
+  TempDir dir;
+  testing::RawPut(dir.path(), "default", "k", "v");  // creates a plain DB
+  std::shared_ptr<ManualClock> clock;
+  absl::Status s = Store::Open(TestOptions(&clock), dir.path()).status();
+  // RawPut created ebb's column-family names but no format marker.
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(StoreOpenTest, SecondOpenOfTheSameDirectoryFailsCleanly) {
+  TempDir dir;
+  std::shared_ptr<ManualClock> clock;
+  absl::StatusOr<std::unique_ptr<Store>> first =
+      Store::Open(TestOptions(&clock), dir.path());
+  ASSERT_TRUE(first.ok());
+  absl::StatusOr<std::unique_ptr<Store>> second =
+      Store::Open(TestOptions(&clock), dir.path());
+  EXPECT_FALSE(second.ok());
+  EXPECT_THAT(second.status().message(), HasSubstr("lock"));
+}
+
+}  // namespace
+}  // namespace ebb

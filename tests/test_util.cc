@@ -1,0 +1,136 @@
+// Copyright ebb authors.
+
+#include "tests/test_util.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "rocksdb/merge_operator.h"
+
+namespace ebb::testing {
+namespace {
+
+// Reading the index column family needs some merge operator; which one does not
+// matter for listing keys.
+class KeepLastMerge : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice*,
+             const rocksdb::Slice& value, std::string* new_value,
+             rocksdb::Logger*) const override {
+    new_value->assign(value.data(), value.size());
+    return true;
+  }
+  const char* Name() const override { return "ebb.MaxCreatedAt"; }
+};
+
+std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors() {
+  rocksdb::ColumnFamilyOptions index_options;
+  index_options.merge_operator = std::make_shared<KeepLastMerge>();
+  return {{rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+          {"messages", rocksdb::ColumnFamilyOptions()},
+          {"index", index_options}};
+}
+
+int CfIndex(const std::string& cf) {
+  if (cf == "messages") return 1;
+  if (cf == "index") return 2;
+  return 0;
+}
+
+}  // namespace
+
+absl::Time T0() { return absl::FromUnixSeconds(1767225600); }
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string templ =
+      absl::StrCat(base != nullptr ? base : "/tmp", "/ebb-test-XXXXXX");
+  char* made = mkdtemp(templ.data());
+  EXPECT_NE(made, nullptr);
+  path_ = templ;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+v1::Message MakeMessage(const std::string& tenant, const std::string& user,
+                        const std::string& conversation, uint64_t seq,
+                        absl::Time created_at, const std::string& text,
+                        v1::DataCategory category) {
+  v1::Message m;
+  m.set_tenant(tenant);
+  m.set_user(user);
+  m.set_conversation(conversation);
+  m.set_seq(seq);
+  m.set_role(seq % 2 == 0 ? v1::ROLE_ASSISTANT : v1::ROLE_USER);
+  m.set_text(text);
+  m.mutable_created_at()->set_seconds(absl::ToUnixSeconds(created_at));
+  m.mutable_created_at()->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(
+      created_at - absl::FromUnixSeconds(absl::ToUnixSeconds(created_at)))));
+  m.set_category(category);
+  return m;
+}
+
+Options TestOptions(std::shared_ptr<ManualClock>* clock, absl::Time now) {
+  *clock = std::make_shared<ManualClock>(now);
+  Options options;
+  options.clock = *clock;
+  options.target_file_bytes = 64 << 10;
+  return options;
+}
+
+std::vector<std::string> RawKeys(const std::string& path, const std::string& cf) {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path,
+                                                   Descriptors(), &handles, &db);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  std::vector<std::string> keys;
+  if (!s.ok()) return keys;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), handles[CfIndex(cf)]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      keys.push_back(it->key().ToString());
+    }
+    EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  delete db;
+  return keys;
+}
+
+void RawPut(const std::string& path, const std::string& cf,
+            const std::string& key, const std::string& value) {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  rocksdb::Status s = rocksdb::DB::Open(options, path, Descriptors(), &handles, &db);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  s = db->Put(rocksdb::WriteOptions(), handles[CfIndex(cf)], key, value);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  delete db;
+}
+
+bool AnyFileContains(const std::string& path, const std::string& needle) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(path)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)),
+                      std::istreambuf_iterator<char>());
+    if (bytes.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace ebb::testing

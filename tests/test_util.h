@@ -1,0 +1,62 @@
+// Copyright ebb authors.
+//
+// Helpers shared by the integration tests: a fresh directory per test, message
+// builders, and a raw RocksDB view of a store's directory for checking what is
+// physically on disk (independently of ebb's own read path).
+
+#ifndef EBB_TESTS_TEST_UTIL_H_
+#define EBB_TESTS_TEST_UTIL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "ebb/v1/message.pb.h"
+#include "lib/ebb/clock.h"
+#include "lib/ebb/options.h"
+
+namespace ebb::testing {
+
+// 2026-01-01T00:00:00Z: the start of simulated time in tests.
+absl::Time T0();
+
+inline absl::Duration Days(int64_t n) { return absl::Hours(24 * n); }
+
+// A new empty directory under TEST_TMPDIR, removed when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+v1::Message MakeMessage(const std::string& tenant, const std::string& user,
+                        const std::string& conversation, uint64_t seq,
+                        absl::Time created_at, const std::string& text = "hi",
+                        v1::DataCategory category = v1::CATEGORY_TRANSCRIPT);
+
+// Options with a ManualClock at `now`, returned through `clock`.
+Options TestOptions(std::shared_ptr<ManualClock>* clock, absl::Time now = T0());
+
+// Every key RocksDB still holds in column family `cf` of the (closed) store at
+// `path`, read with plain RocksDB in read-only mode. Includes expired records
+// that have not been compacted away.
+std::vector<std::string> RawKeys(const std::string& path, const std::string& cf);
+
+// Overwrites the value of `key` in column family `cf` of the closed store at
+// `path` with `value`, bypassing ebb (to plant corruption).
+void RawPut(const std::string& path, const std::string& cf,
+            const std::string& key, const std::string& value);
+
+// True if any file under `path` contains `needle` (a raw byte search of SSTs,
+// WAL and logs).
+bool AnyFileContains(const std::string& path, const std::string& needle);
+
+}  // namespace ebb::testing
+
+#endif  // EBB_TESTS_TEST_UTIL_H_
