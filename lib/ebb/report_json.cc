@@ -1,0 +1,119 @@
+// Copyright ebb authors.
+
+#include "lib/ebb/report_json.h"
+
+#include "lib/ebb/duration.h"
+#include "lib/ebb/json.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
+namespace ebb {
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void Key(Writer& w, const char* key) { w.Key(key); }
+
+void String(Writer& w, absl::string_view value) {
+  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+void Field(Writer& w, const char* key, absl::string_view value) {
+  Key(w, key);
+  String(w, value);
+}
+
+void Field(Writer& w, const char* key, uint64_t value) {
+  Key(w, key);
+  w.Uint64(value);
+}
+
+void Field(Writer& w, const char* key, bool value) {
+  Key(w, key);
+  w.Bool(value);
+}
+
+std::string Done(const rapidjson::StringBuffer& buffer) {
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace
+
+std::string PolicyToJson(const TenantPolicy& policy) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  Field(w, "tenant", policy.tenant);
+  Field(w, "default", policy.is_default);
+  if (!policy.is_default) {
+    Field(w, "version", policy.version);
+    Field(w, "updated_at", FormatRfc3339(policy.updated_at));
+  }
+  Key(w, "rules");
+  w.StartArray();
+  for (const RetentionRule& rule : policy.rules) {
+    w.StartObject();
+    Field(w, "category", CategoryName(rule.category));
+    Field(w, "ttl", FormatRetentionDuration(rule.ttl));
+    Field(w, "from_default", rule.from_default);
+    if (rule.horizon != absl::InfinitePast()) {
+      Field(w, "horizon", FormatRfc3339(rule.horizon));
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return Done(buffer);
+}
+
+std::string ConversationInfoToJson(absl::string_view tenant,
+                                   absl::string_view user,
+                                   const ConversationInfo& info) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  Field(w, "tenant", tenant);
+  Field(w, "user", user);
+  Field(w, "conversation", info.conversation);
+  Field(w, "last_message_at", FormatRfc3339(info.last_message_at));
+  w.EndObject();
+  return Done(buffer);
+}
+
+std::string StatsToJson(const StoreStats& s) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  Field(w, "now", FormatRfc3339(s.now));
+  Key(w, "messages");
+  w.StartObject();
+  Field(w, "live", s.messages_live);
+  Field(w, "expired", s.messages_expired);
+  Field(w, "undecodable", s.messages_undecodable);
+  Field(w, "live_bytes", s.message_bytes_live);
+  Field(w, "expired_bytes", s.message_bytes_expired);
+  w.EndObject();
+  Key(w, "index");
+  w.StartObject();
+  Field(w, "live", s.index_entries_live);
+  Field(w, "expired", s.index_entries_expired);
+  Field(w, "undecodable", s.index_entries_undecodable);
+  w.EndObject();
+  Field(w, "tenants", s.tenants);
+  Field(w, "policies", s.policies);
+  Key(w, "compaction_filter");
+  w.StartObject();
+  Field(w, "dropped_expired", s.filter_dropped_expired);
+  Field(w, "kept_undecodable", s.filter_kept_undecodable);
+  w.EndObject();
+  Field(w, "reads_skipped_undecodable", s.reads_skipped_undecodable);
+  Key(w, "sst");
+  w.StartObject();
+  Field(w, "files", s.sst_files);
+  Field(w, "bytes", s.sst_bytes);
+  w.EndObject();
+  w.EndObject();
+  return Done(buffer);
+}
+
+}  // namespace ebb
