@@ -747,6 +747,11 @@ absl::Status Store::Impl::CompactAll() {
     EBB_RETURN_IF_ERROR(ToAbslStatus(
         db_->CompactRange(compact, cf, nullptr, nullptr), "compact"));
   }
+  // A WAL file is kept until every column family with data in it has flushed;
+  // flushing the metadata too lets RocksDB delete WAL files that still hold
+  // copies of the expired messages just compacted away.
+  EBB_RETURN_IF_ERROR(ToAbslStatus(
+      db_->Flush(rocksdb::FlushOptions(), handles_), "compact: flush"));
   return absl::OkStatus();
 }
 

@@ -251,10 +251,11 @@ class Store {
   // read of the data: meant for operators and tests, not hot paths.
   absl::StatusOr<StoreStats> Stats();
 
-  // Forces a full compaction of every column family down to the bottom level,
-  // so the compaction filter removes every record expired at the clock's now.
-  // Rewrites all data: the nightly purge (a later release) does this in bulk
-  // instead. Returns when done.
+  // Forces a full compaction of the message and index column families down to
+  // the bottom level, so the compaction filter removes every record expired at
+  // the clock's now, then flushes every memtable so RocksDB can delete WAL files
+  // that still hold copies of them. Rewrites all data: the nightly purge (a
+  // later release) removes expired data in bulk instead. Returns when done.
   absl::Status CompactAll();
 
  private:
