@@ -67,24 +67,25 @@ std::string Day(absl::Time t, absl::Time start) {
 // What a reader of `tenant` sees now: each conversation and its message count.
 void ShowReads(ebb::Store& store, const Tenant& tenant, absl::Time now,
                absl::Time start, absl::Duration ttl_in_force) {
-  auto conversations = OrDie(store.ListConversations(tenant.id, "user-1"), "list");
+  auto conversations =
+      OrDie(store.ListConversations(tenant.id, "user-1"), "list");
   std::vector<std::string> shown;
   for (const ebb::ConversationInfo& info : conversations) {
     auto messages =
         OrDie(store.ReadConversation(tenant.id, info.conversation), "read");
     for (const ebb::v1::Message& m : messages) {
-      const absl::Time created = absl::FromUnixSeconds(m.created_at().seconds());
+      const absl::Time created =
+          absl::FromUnixSeconds(m.created_at().seconds());
       Check(now - created <= ttl_in_force,
             absl::StrCat(tenant.id, " returned a message ",
                          absl::FormatDuration(now - created), " old"));
     }
     shown.push_back(absl::StrCat(info.conversation, "(", messages.size(), ")"));
   }
-  std::cout << absl::StrFormat("  %-9s ttl %-4s sees %2d conversations: %s\n",
-                               tenant.id,
-                               ebb::FormatRetentionDuration(ttl_in_force),
-                               shown.size(),
-                               shown.empty() ? "-" : absl::StrJoin(shown, " "));
+  std::cout << absl::StrFormat(
+      "  %-9s ttl %-4s sees %2d conversations: %s\n", tenant.id,
+      ebb::FormatRetentionDuration(ttl_in_force), shown.size(),
+      shown.empty() ? "-" : absl::StrJoin(shown, " "));
 }
 
 }  // namespace
@@ -111,11 +112,13 @@ int main(int argc, char** argv) {
 
   std::vector<Tenant> tenants = {
       {"bakery", kDay}, {"clinic", 7 * kDay}, {"retailer", 30 * kDay}};
-  std::cout << "ebb demo: store in " << dir << "\n\n"
-            << "Setting each tenant's transcript retention (the default is 30d):\n";
+  std::cout
+      << "ebb demo: store in " << dir << "\n\n"
+      << "Setting each tenant's transcript retention (the default is 30d):\n";
   for (const Tenant& t : tenants) {
-    auto policy = OrDie(
-        store->SetPolicy(t.id, ebb::v1::CATEGORY_TRANSCRIPT, t.ttl), "set policy");
+    auto policy =
+        OrDie(store->SetPolicy(t.id, ebb::v1::CATEGORY_TRANSCRIPT, t.ttl),
+              "set policy");
     std::cout << "  " << t.id << ": transcripts kept "
               << ebb::FormatRetentionDuration(policy.rules[0].ttl) << "\n";
   }
@@ -136,7 +139,8 @@ int main(int argc, char** argv) {
           m.set_conversation(absl::StrFormat("d%02d", day));
           m.set_seq(seq);
           m.set_role(seq == 2 ? ebb::v1::ROLE_ASSISTANT : ebb::v1::ROLE_USER);
-          m.set_text(seq == 2 ? "Happy to help with that." : "I have a question.");
+          m.set_text(seq == 2 ? "Happy to help with that."
+                              : "I have a question.");
           m.mutable_created_at()->set_seconds(
               absl::ToUnixSeconds(clock->Now() + absl::Minutes(seq)) - 600);
           batch.push_back(m);
@@ -147,20 +151,23 @@ int main(int argc, char** argv) {
     }
     if (day == 20) {
       // The clinic tightens its policy: older transcripts expire at once.
-      std::cout << "\nday 20: clinic shortens its transcript TTL from 7d to 3d\n";
+      std::cout
+          << "\nday 20: clinic shortens its transcript TTL from 7d to 3d\n";
       OrDie(store->SetPolicy("clinic", ebb::v1::CATEGORY_TRANSCRIPT, 3 * kDay),
             "shorten");
       tenants[1].ttl = 3 * kDay;
     }
     if (day == 30) {
       // The bakery relaxes its policy: nothing that expired comes back.
-      std::cout << "\nday 30: bakery lengthens its transcript TTL from 1d to 14d "
-                   "(expired data stays expired)\n";
+      std::cout
+          << "\nday 30: bakery lengthens its transcript TTL from 1d to 14d "
+             "(expired data stays expired)\n";
       OrDie(store->SetPolicy("bakery", ebb::v1::CATEGORY_TRANSCRIPT, 14 * kDay),
             "lengthen");
       tenants[0].ttl = 14 * kDay;
       auto old = OrDie(store->ReadConversation("bakery", "d27"), "read");
-      Check(old.empty(), "bakery's day-27 conversation came back after lengthening");
+      Check(old.empty(),
+            "bakery's day-27 conversation came back after lengthening");
     }
     for (int checkpoint : checkpoints) {
       if (day != checkpoint) continue;
@@ -177,8 +184,9 @@ int main(int argc, char** argv) {
 
   clock->Set(start + 40 * kDay);
   auto before = OrDie(store->Stats(), "stats");
-  std::cout << "\nday 40: " << appended << " messages were appended; on disk: "
-            << before.messages_live << " live, " << before.messages_expired
+  std::cout << "\nday 40: " << appended
+            << " messages were appended; on disk: " << before.messages_live
+            << " live, " << before.messages_expired
             << " expired but not yet compacted away\n";
   OrDie(store->CompactAll(), "compact");
   auto after = OrDie(store->Stats(), "stats");
@@ -197,7 +205,8 @@ int main(int argc, char** argv) {
     std::cout << "\n" << failures << " check(s) FAILED\n";
     return 1;
   }
-  std::cout << "\nAll checks passed: no read returned expired data, and none is "
-               "left on disk.\n";
+  std::cout
+      << "\nAll checks passed: no read returned expired data, and none is "
+         "left on disk.\n";
   return 0;
 }

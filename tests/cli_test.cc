@@ -87,9 +87,8 @@ const char kNow[] = "--now 2026-01-10T00:00:00Z";
 TEST_F(CliTest, HelpExitsZeroAndNamesEverySubcommand) {
   Result r = Sh(dir_.path(), "tools/ebb/ebb --help");
   EXPECT_EQ(r.code, 0);
-  for (const char* word :
-       {"ingest", "get", "list", "policy", "stats", "compact", "--db", "--now",
-        "Exit codes"}) {
+  for (const char* word : {"ingest", "get", "list", "policy", "stats",
+                           "compact", "--db", "--now", "Exit codes"}) {
     EXPECT_THAT(r.out, HasSubstr(word));
   }
   r = Sh(dir_.path(), "tools/ebb/ebb policy set --help");
@@ -103,7 +102,8 @@ TEST_F(CliTest, HelpExitsZeroAndNamesEverySubcommand) {
 
 TEST_F(CliTest, UsageErrorsExitTwoAndCreateNoStore) {
   for (const std::string& args :
-       {std::string(""), std::string("frobnicate"), std::string("get --tenant a"),
+       {std::string(""), std::string("frobnicate"),
+        std::string("get --tenant a"),
         std::string("get --tenant a --conversation c --bogus"),
         std::string("policy set --tenant a --ttl 7x"),
         std::string("policy set --tenant a --ttl 7d --category movies"),
@@ -152,25 +152,28 @@ TEST_F(CliTest, IngestStoresValidLinesAndReportsEachRejectedOne) {
 
   r = Ebb(absl::StrCat(kNow, " get --tenant acme --conversation c1"));
   EXPECT_EQ(r.code, 0);
-  EXPECT_EQ(r.out,
-            absl::StrCat(
-                R"({"tenant":"acme","user":"u1","conversation":"c1","seq":1,"role":"user","text":"hello","created_at":"2026-01-01T10:00:00Z","category":"transcript"})",
-                "\n",
-                R"({"tenant":"acme","user":"u1","conversation":"c1","seq":2,"role":"user","text":"hello","created_at":"2026-01-01T10:00:05Z","category":"transcript"})",
-                "\n"));
+  EXPECT_EQ(
+      r.out,
+      absl::StrCat(
+          R"({"tenant":"acme","user":"u1","conversation":"c1","seq":1,"role":"user","text":"hello","created_at":"2026-01-01T10:00:00Z","category":"transcript"})",
+          "\n",
+          R"({"tenant":"acme","user":"u1","conversation":"c1","seq":2,"role":"user","text":"hello","created_at":"2026-01-01T10:00:05Z","category":"transcript"})",
+          "\n"));
 }
 
 TEST_F(CliTest, IngestFromAFileAllValidExitsZero) {
   WriteFile(dir_.path() + "/in.jsonl",
-            absl::StrCat(Line("c1", 1, "2026-01-01T10:00:00Z"),
-                         Line("c1", 2, "2026-01-01T10:00:01Z",
-                              R"(,"category":"diagnostic_log","metadata":{"k":"v"})")));
+            absl::StrCat(
+                Line("c1", 1, "2026-01-01T10:00:00Z"),
+                Line("c1", 2, "2026-01-01T10:00:01Z",
+                     R"(,"category":"diagnostic_log","metadata":{"k":"v"})")));
   Result r = Ebb(absl::StrCat(kNow, " ingest ", dir_.path(), "/in.jsonl"));
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "{\"accepted\":2,\"rejected\":0}\n");
   EXPECT_EQ(r.err, "");
   r = Ebb(absl::StrCat(kNow, " get --tenant acme --conversation c1"));
-  EXPECT_THAT(r.out, HasSubstr(R"("category":"diagnostic_log","metadata":{"k":"v"}})"));
+  EXPECT_THAT(
+      r.out, HasSubstr(R"("category":"diagnostic_log","metadata":{"k":"v"}})"));
   r = Ebb(absl::StrCat(kNow, " ingest /nonexistent/file"));
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("cannot open \"/nonexistent/file\""));
@@ -178,8 +181,9 @@ TEST_F(CliTest, IngestFromAFileAllValidExitsZero) {
 
 TEST_F(CliTest, OversizedLineIsRejectedAndTheNextLineStillRead) {
   std::string huge = std::string(9 << 20, 'x');
-  Result r = Ebb(absl::StrCat(kNow, " ingest"),
-                 absl::StrCat(huge, "\n", Line("c1", 1, "2026-01-01T10:00:00Z")));
+  Result r =
+      Ebb(absl::StrCat(kNow, " ingest"),
+          absl::StrCat(huge, "\n", Line("c1", 1, "2026-01-01T10:00:00Z")));
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.out, "{\"accepted\":1,\"rejected\":1}\n");
   EXPECT_EQ(r.err, "line 1: line is longer than 8388608 bytes\n");
@@ -191,9 +195,11 @@ TEST_F(CliTest, MessagesExpireAsTheSimulatedClockAdvances) {
                              Line("c1", 2, "2026-01-09T10:00:00Z")))
                 .code,
             0);
-  Result r = Ebb("--now 2026-01-31T10:00:00Z get --tenant acme --conversation c1");
+  Result r =
+      Ebb("--now 2026-01-31T10:00:00Z get --tenant acme --conversation c1");
   EXPECT_EQ(Lines(r.out).size(), 2u);  // age exactly 30 days: kept
-  r = Ebb("--now 2026-01-31T10:00:00.000001Z get --tenant acme --conversation c1");
+  r = Ebb(
+      "--now 2026-01-31T10:00:00.000001Z get --tenant acme --conversation c1");
   ASSERT_EQ(Lines(r.out).size(), 1u);
   EXPECT_THAT(r.out, HasSubstr(R"("seq":2)"));
   r = Ebb("--now 2026-02-09T10:00:01Z list --tenant acme --user u1");
@@ -209,9 +215,10 @@ TEST_F(CliTest, PolicySetShortensAtOnceAndLengtheningDoesNotResurrect) {
             0);
   Result r = Ebb(absl::StrCat(kNow, " policy set --tenant acme --ttl 7d"));
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.out,
-            R"({"tenant":"acme","default":false,"version":1,"updated_at":"2026-01-10T00:00:00Z","rules":[{"category":"transcript","ttl":"7d","from_default":false,"horizon":"2025-12-11T00:00:00Z"},{"category":"training_example","ttl":"30d","from_default":true},{"category":"diagnostic_log","ttl":"30d","from_default":true}]})"
-            "\n");
+  EXPECT_EQ(
+      r.out,
+      R"({"tenant":"acme","default":false,"version":1,"updated_at":"2026-01-10T00:00:00Z","rules":[{"category":"transcript","ttl":"7d","from_default":false,"horizon":"2025-12-11T00:00:00Z"},{"category":"training_example","ttl":"30d","from_default":true},{"category":"diagnostic_log","ttl":"30d","from_default":true}]})"
+      "\n");
   r = Ebb(absl::StrCat(kNow, " get --tenant acme --conversation c1"));
   ASSERT_EQ(Lines(r.out).size(), 1u);
   EXPECT_THAT(r.out, HasSubstr(R"("seq":2)"));
@@ -227,9 +234,10 @@ TEST_F(CliTest, PolicySetShortensAtOnceAndLengtheningDoesNotResurrect) {
   EXPECT_EQ(Lines(r.out).size(), 1u);
   EXPECT_THAT(r.out, HasSubstr(R"("ttl":"90d")"));
   r = Ebb("policy get --tenant nobody");
-  EXPECT_EQ(r.out,
-            R"({"tenant":"nobody","default":true,"rules":[{"category":"transcript","ttl":"30d","from_default":true},{"category":"training_example","ttl":"30d","from_default":true},{"category":"diagnostic_log","ttl":"30d","from_default":true}]})"
-            "\n");
+  EXPECT_EQ(
+      r.out,
+      R"({"tenant":"nobody","default":true,"rules":[{"category":"transcript","ttl":"30d","from_default":true},{"category":"training_example","ttl":"30d","from_default":true},{"category":"diagnostic_log","ttl":"30d","from_default":true}]})"
+      "\n");
 }
 
 TEST_F(CliTest, PolicyOutsideTheOperatorBoundsExitsOneNamingTheBound) {
@@ -265,8 +273,9 @@ TEST_F(CliTest, CompactRemovesExpiredRecordsFromDiskAsLdbSeesIt) {
   const std::vector<std::string> left = Lines(scan.out);
   ASSERT_EQ(left.size(), 1u) << scan.out;
   EXPECT_THAT(left[0], HasSubstr("6B657074"));  // "kept"
-  Result index = Sh(dir_.path(), absl::StrCat("ldb --db=", db(),
-                                              " --column_family=index scan --hex"));
+  Result index =
+      Sh(dir_.path(),
+         absl::StrCat("ldb --db=", db(), " --column_family=index scan --hex"));
   EXPECT_EQ(index.code, 0) << index.err;
   EXPECT_THAT(index.out, HasSubstr("6B657074"));
   EXPECT_THAT(index.out, Not(HasSubstr("676F6E65")));  // "gone"

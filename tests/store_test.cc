@@ -37,7 +37,8 @@ class StoreTest : public ::testing::Test {
 
   void Reopen() {
     store_.reset();
-    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options_, dir_.path());
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        Store::Open(options_, dir_.path());
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }
@@ -60,11 +61,12 @@ class StoreTest : public ::testing::Test {
     return seqs;
   }
 
-  // Appends `m` as a chat server would when it happens: the clock is moved up to
-  // the message's created_at first if it is behind.
+  // Appends `m` as a chat server would when it happens: the clock is moved up
+  // to the message's created_at first if it is behind.
   void AppendOk(const v1::Message& m) {
-    const absl::Time created_at = absl::FromUnixSeconds(m.created_at().seconds()) +
-                                  absl::Nanoseconds(m.created_at().nanos());
+    const absl::Time created_at =
+        absl::FromUnixSeconds(m.created_at().seconds()) +
+        absl::Nanoseconds(m.created_at().nanos());
     if (clock_->Now() < created_at) clock_->Set(created_at);
     absl::Status s = store_->Append(m);
     ASSERT_TRUE(s.ok()) << s;
@@ -81,7 +83,8 @@ TEST_F(StoreTest, AppendedMessagesReadBackInSeqOrderExactly) {
   (*third.mutable_metadata())["channel"] = "web";
   AppendOk(third);
   AppendOk(MakeMessage("acme", "u1", "c1", 1, T0() - absl::Hours(1), "first"));
-  AppendOk(MakeMessage("acme", "u1", "c1", 2, T0() - absl::Minutes(30), "second"));
+  AppendOk(
+      MakeMessage("acme", "u1", "c1", 2, T0() - absl::Minutes(30), "second"));
   AppendOk(MakeMessage("acme", "u1", "other", 1, T0(), "elsewhere"));
 
   absl::StatusOr<std::vector<v1::Message>> read =
@@ -135,7 +138,8 @@ TEST_F(StoreTest, LengtheningATtlNeverBringsBackExpiredData) {
   AppendOk(MakeMessage("acme", "u1", "c1", 2, T0() + Days(5)));
   clock_->Set(T0() + Days(8));  // seq 1 expired a day ago, seq 2 is live
   EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(2));
-  ASSERT_TRUE(store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(90)).ok());
+  ASSERT_TRUE(
+      store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(90)).ok());
   EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(2));
   clock_->Set(T0() + Days(60));  // seq 2 now lives under 90 days
   EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(2));
@@ -146,9 +150,10 @@ TEST_F(StoreTest, LengtheningATtlNeverBringsBackExpiredData) {
 TEST_F(StoreTest, CategoriesHaveTheirOwnTtl) {
   ASSERT_TRUE(
       store_->SetPolicy("acme", v1::CATEGORY_DIAGNOSTIC_LOG, Days(1)).ok());
-  AppendOk(MakeMessage("acme", "u1", "c1", 1, T0(), "t", v1::CATEGORY_TRANSCRIPT));
   AppendOk(
-      MakeMessage("acme", "u1", "c1", 2, T0(), "d", v1::CATEGORY_DIAGNOSTIC_LOG));
+      MakeMessage("acme", "u1", "c1", 1, T0(), "t", v1::CATEGORY_TRANSCRIPT));
+  AppendOk(MakeMessage("acme", "u1", "c1", 2, T0(), "d",
+                       v1::CATEGORY_DIAGNOSTIC_LOG));
   clock_->Set(T0() + Days(2));
   EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(1));
 }
@@ -177,13 +182,16 @@ TEST_F(StoreTest, AppendOfAnAlreadyExpiredMessageIsRefusedAndNotStored) {
 
 TEST_F(StoreTest, CreatedAtBeyondTheClockSkewIsRefused) {
   ASSERT_TRUE(
-      store_->Append(MakeMessage("acme", "u1", "c1", 1, T0() + absl::Minutes(5)))
+      store_
+          ->Append(MakeMessage("acme", "u1", "c1", 1, T0() + absl::Minutes(5)))
           .ok());
-  absl::Status s = store_->Append(
-      MakeMessage("acme", "u1", "c1", 2, T0() + absl::Minutes(5) + absl::Seconds(1)));
+  absl::Status s = store_->Append(MakeMessage(
+      "acme", "u1", "c1", 2, T0() + absl::Minutes(5) + absl::Seconds(1)));
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(s.message(), HasSubstr("is more than max_clock_skew (5m) after now"));
-  s = store_->Append(MakeMessage("acme", "u1", "c1", 3, T0() + Days(365 * 100)));
+  EXPECT_THAT(s.message(),
+              HasSubstr("is more than max_clock_skew (5m) after now"));
+  s = store_->Append(
+      MakeMessage("acme", "u1", "c1", 3, T0() + Days(365 * 100)));
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -209,10 +217,12 @@ TEST_F(StoreTest, BadIdsAreInvalidArgumentWithExactMessages) {
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.error;
     EXPECT_EQ(s.message(), c.error);
   }
-  absl::StatusOr<std::vector<v1::Message>> read = store_->ReadConversation("", "c");
+  absl::StatusOr<std::vector<v1::Message>> read =
+      store_->ReadConversation("", "c");
   EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(store_->ListConversations("acme", std::string(1000, 'u')).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      store_->ListConversations("acme", std::string(1000, 'u')).status().code(),
+      absl::StatusCode::kInvalidArgument);
   absl::StatusOr<StoreStats> stats = store_->Stats();
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->tenants, 0u);  // nothing registered by a refused append
@@ -233,10 +243,12 @@ TEST_F(StoreTest, BadFieldsAreInvalidArgument) {
   bad_category.set_category(static_cast<v1::DataCategory>(77));
   EXPECT_EQ(store_->Append(bad_category).code(),
             absl::StatusCode::kInvalidArgument);
-  v1::Message huge = MakeMessage("acme", "u", "c", 1, T0(), std::string(2 << 20, 'x'));
+  v1::Message huge =
+      MakeMessage("acme", "u", "c", 1, T0(), std::string(2 << 20, 'x'));
   absl::Status s = store_->Append(huge);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(s.message(), HasSubstr("Options::max_message_bytes allows 1048576"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("Options::max_message_bytes allows 1048576"));
 }
 
 TEST_F(StoreTest, AppendBatchIsAllOrNothingAndNamesTheBadMessage) {
@@ -244,7 +256,8 @@ TEST_F(StoreTest, AppendBatchIsAllOrNothingAndNamesTheBadMessage) {
   for (int i = 1; i <= 5; ++i) {
     batch.push_back(MakeMessage("acme", "u1", "c1", i, T0()));
   }
-  batch[3].mutable_created_at()->set_seconds(absl::ToUnixSeconds(T0() - Days(40)));
+  batch[3].mutable_created_at()->set_seconds(
+      absl::ToUnixSeconds(T0() - Days(40)));
   absl::Status s = store_->AppendBatch(batch);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("append: message 3 of 5: "));
@@ -293,7 +306,8 @@ TEST_F(StoreTest, UnknownTenantsReadAsEmptyAndGetTheDefaultPolicy) {
 
 TEST_F(StoreTest, PolicyBoundsAreEnforcedAndNamed) {
   absl::Status s =
-      store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, absl::Minutes(30)).status();
+      store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, absl::Minutes(30))
+          .status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(),
             "set policy: TTL 30m is below the operator's minimum 1h "
@@ -302,7 +316,8 @@ TEST_F(StoreTest, PolicyBoundsAreEnforcedAndNamed) {
   EXPECT_EQ(s.message(),
             "set policy: TTL 87624h is above the operator's maximum 87600h "
             "(RetentionOptions::max_ttl)");
-  s = store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, absl::InfiniteDuration())
+  s = store_
+          ->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, absl::InfiniteDuration())
           .status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("allow_keep_forever is false"));
@@ -329,7 +344,8 @@ TEST_F(StoreTest, PoliciesAndTheirHistoryAreDurable) {
   clock_->Set(T0() + Days(1));
   ASSERT_TRUE(store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(7)).ok());
   clock_->Set(T0() + Days(2));
-  ASSERT_TRUE(store_->SetPolicy("acme", v1::CATEGORY_DIAGNOSTIC_LOG, Days(1)).ok());
+  ASSERT_TRUE(
+      store_->SetPolicy("acme", v1::CATEGORY_DIAGNOSTIC_LOG, Days(1)).ok());
   Reopen();
   absl::StatusOr<TenantPolicy> policy = store_->GetPolicy("acme");
   ASSERT_TRUE(policy.ok());
@@ -343,7 +359,8 @@ TEST_F(StoreTest, PoliciesAndTheirHistoryAreDurable) {
   EXPECT_TRUE(policy->rules[1].from_default);
   EXPECT_EQ(policy->rules[2].ttl, Days(1));
 
-  absl::StatusOr<std::vector<TenantPolicy>> history = store_->PolicyHistory("acme");
+  absl::StatusOr<std::vector<TenantPolicy>> history =
+      store_->PolicyHistory("acme");
   ASSERT_TRUE(history.ok()) << history.status();
   ASSERT_EQ(history->size(), 2u);
   EXPECT_EQ((*history)[0].version, 1u);
@@ -361,7 +378,8 @@ TEST_F(StoreTest, PolicyChangeWithTheClockBeforeTheLastChangeIsRefused) {
   clock_->Set(T0() + Days(2));
   ASSERT_TRUE(store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(7)).ok());
   clock_->Set(T0() + Days(1));
-  absl::Status s = store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(9)).status();
+  absl::Status s =
+      store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(9)).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("is earlier than tenant \"acme\"'s last"));
 }

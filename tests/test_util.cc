@@ -72,8 +72,10 @@ v1::Message MakeMessage(const std::string& tenant, const std::string& user,
   m.set_role(seq % 2 == 0 ? v1::ROLE_ASSISTANT : v1::ROLE_USER);
   m.set_text(text);
   m.mutable_created_at()->set_seconds(absl::ToUnixSeconds(created_at));
-  m.mutable_created_at()->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(
-      created_at - absl::FromUnixSeconds(absl::ToUnixSeconds(created_at)))));
+  m.mutable_created_at()->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(
+          created_at -
+          absl::FromUnixSeconds(absl::ToUnixSeconds(created_at)))));
   m.set_category(category);
   return m;
 }
@@ -86,11 +88,12 @@ Options TestOptions(std::shared_ptr<ManualClock>* clock, absl::Time now) {
   return options;
 }
 
-std::vector<std::string> RawKeys(const std::string& path, const std::string& cf) {
+std::vector<std::string> RawKeys(const std::string& path,
+                                 const std::string& cf) {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path,
-                                                   Descriptors(), &handles, &db);
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(
+      rocksdb::DBOptions(), path, Descriptors(), &handles, &db);
   EXPECT_TRUE(s.ok()) << s.ToString();
   std::vector<std::string> keys;
   if (!s.ok()) return keys;
@@ -102,7 +105,8 @@ std::vector<std::string> RawKeys(const std::string& path, const std::string& cf)
     }
     EXPECT_TRUE(it->status().ok()) << it->status().ToString();
   }
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  for (auto* h : handles)
+    db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
   delete db;
   return keys;
 }
@@ -114,16 +118,19 @@ void RawPut(const std::string& path, const std::string& cf,
   rocksdb::DBOptions options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
-  rocksdb::Status s = rocksdb::DB::Open(options, path, Descriptors(), &handles, &db);
+  rocksdb::Status s =
+      rocksdb::DB::Open(options, path, Descriptors(), &handles, &db);
   ASSERT_TRUE(s.ok()) << s.ToString();
   s = db->Put(rocksdb::WriteOptions(), handles[CfIndex(cf)], key, value);
   EXPECT_TRUE(s.ok()) << s.ToString();
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  for (auto* h : handles)
+    db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
   delete db;
 }
 
 bool AnyFileContains(const std::string& path, const std::string& needle) {
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(path)) {
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(path)) {
     if (!entry.is_regular_file()) continue;
     std::ifstream in(entry.path(), std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)),

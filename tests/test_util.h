@@ -46,7 +46,8 @@ Options TestOptions(std::shared_ptr<ManualClock>* clock, absl::Time now = T0());
 // Every key RocksDB still holds in column family `cf` of the (closed) store at
 // `path`, read with plain RocksDB in read-only mode. Includes expired records
 // that have not been compacted away.
-std::vector<std::string> RawKeys(const std::string& path, const std::string& cf);
+std::vector<std::string> RawKeys(const std::string& path,
+                                 const std::string& cf);
 
 // Overwrites the value of `key` in column family `cf` of the closed store at
 // `path` with `value`, bypassing ebb (to plant corruption).

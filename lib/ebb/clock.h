@@ -4,10 +4,10 @@
 // File: clock.h
 // -----------------------------------------------------------------------------
 //
-// ebb never reads the wall clock directly: every decision about expiry takes "now"
-// from a Clock handed in through Options. Production code uses SystemClock();
-// tests, the demo and the CLI's `--now` use a ManualClock, so months of retention
-// can be simulated without sleeping.
+// ebb never reads the wall clock directly: every decision about expiry takes
+// "now" from a Clock handed in through Options. Production code uses
+// SystemClock(); tests, the demo and the CLI's `--now` use a ManualClock, so
+// months of retention can be simulated without sleeping.
 //
 // Example:
 //
@@ -16,7 +16,8 @@
 //   ebb::Options options;
 //   options.clock = clock;
 //   ... open a store, append ...
-//   clock->Advance(absl::Hours(24 * 31));  // a month later: default-TTL data expired
+//   clock->Advance(absl::Hours(24 * 31));  // a month later: default-TTL data
+//   expired
 
 #ifndef EBB_CLOCK_H_
 #define EBB_CLOCK_H_
@@ -29,8 +30,8 @@
 
 namespace ebb {
 
-// The source of "now". Implementations must be thread-safe: the store calls Now()
-// from foreground threads and from RocksDB's compaction threads.
+// The source of "now". Implementations must be thread-safe: the store calls
+// Now() from foreground threads and from RocksDB's compaction threads.
 class Clock {
  public:
   virtual ~Clock() = default;

@@ -4,18 +4,18 @@
 // File: options.h
 // -----------------------------------------------------------------------------
 //
-// Options control how a Store is opened: the clock it asks for "now", the bounds
-// the operator puts on tenants' retention policies, the default policy for tenants
-// that have none, and limits on what Append accepts. Every field has a safe
-// default; an Options that contradicts itself is refused by Store::Open with
-// InvalidArgument.
+// Options control how a Store is opened: the clock it asks for "now", the
+// bounds the operator puts on tenants' retention policies, the default policy
+// for tenants that have none, and limits on what Append accepts. Every field
+// has a safe default; an Options that contradicts itself is refused by
+// Store::Open with InvalidArgument.
 //
 // Example:
 //
 //   ebb::Options options;
-//   options.retention.min_ttl = absl::Hours(24);        // tenants may not go below 1 day
-//   options.retention.max_ttl = absl::Hours(24 * 365);  // ... nor above 1 year
-//   options.retention.default_ttl = absl::Hours(24 * 30);
+//   options.retention.min_ttl = absl::Hours(24);        // tenants may not go
+//   below 1 day options.retention.max_ttl = absl::Hours(24 * 365);  // ... nor
+//   above 1 year options.retention.default_ttl = absl::Hours(24 * 30);
 //   absl::StatusOr<std::unique_ptr<ebb::Store>> store =
 //       ebb::Store::Open(options, "/var/lib/chat/ebb");
 
@@ -30,15 +30,16 @@
 
 namespace ebb {
 
-// Operator-wide limits on retention, and the default for tenants without a policy.
+// Operator-wide limits on retention, and the default for tenants without a
+// policy.
 struct RetentionOptions {
   // The TTL of every category for a tenant that has not set one. It must lie
   // within [min_ttl, max_ttl] (or be infinite, if allow_keep_forever).
   //
   // The default is stored in the database like a tenant policy. Opening a store
-  // with a different default_ttl than last time is a policy change made at "now":
-  // lengthening it does not bring back data that had already expired, shortening
-  // it expires older data at once.
+  // with a different default_ttl than last time is a policy change made at
+  // "now": lengthening it does not bring back data that had already expired,
+  // shortening it expires older data at once.
   absl::Duration default_ttl = absl::Hours(24 * 30);
 
   // The shortest TTL a tenant may set. SetPolicy refuses shorter ones with
@@ -53,15 +54,16 @@ struct RetentionOptions {
   bool allow_keep_forever = false;
 
   // How far in the future a message's created_at may lie, to absorb clock skew
-  // between the chat servers and this one. Anything later is refused: a created_at
-  // in the future would otherwise extend the message's retention.
+  // between the chat servers and this one. Anything later is refused: a
+  // created_at in the future would otherwise extend the message's retention.
   absl::Duration max_clock_skew = absl::Minutes(5);
 };
 
 // How a Store is opened.
 struct Options {
-  // Where "now" comes from. Defaults to the wall clock. Shared because RocksDB's
-  // compaction threads read it too; it must outlive nothing in particular.
+  // Where "now" comes from. Defaults to the wall clock. Shared because
+  // RocksDB's compaction threads read it too; it must outlive nothing in
+  // particular.
   std::shared_ptr<Clock> clock = SystemClock();
 
   RetentionOptions retention;
@@ -71,17 +73,18 @@ struct Options {
   bool create_if_missing = true;
 
   // Whether Append/AppendBatch/SetPolicy sync the write-ahead log before
-  // returning. Without it an acknowledged write survives a process crash but may
-  // be lost in a machine crash or power cut.
+  // returning. Without it an acknowledged write survives a process crash but
+  // may be lost in a machine crash or power cut.
   bool sync_writes = false;
 
   // The largest message Append accepts, counted as its serialized size (text,
   // ids and metadata together). Larger ones are refused with InvalidArgument.
   size_t max_message_bytes = 1 << 20;
 
-  // Target size of the SST files that hold messages. Files are also cut wherever
-  // the expiry day changes, so that a whole file can be dropped once its day has
-  // passed; smaller files make that cut finer. Must be at least 64 KiB.
+  // Target size of the SST files that hold messages. Files are also cut
+  // wherever the expiry day changes, so that a whole file can be dropped once
+  // its day has passed; smaller files make that cut finer. Must be at least 64
+  // KiB.
   size_t target_file_bytes = 16 << 20;
 };
 

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <limits>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -55,8 +55,8 @@ constexpr char kIndexCf[] = "index";
 // Metadata keys.
 constexpr char kFormatKey[] = "format";
 constexpr char kFormatV1[] = "1";
-constexpr char kTenantPrefix[] = "tenant/";    // + id -> u32 BE number
-constexpr char kPolicyPrefix[] = "policy/";    // + id -> RetentionPolicy
+constexpr char kTenantPrefix[] = "tenant/";  // + id -> u32 BE number
+constexpr char kPolicyPrefix[] = "policy/";  // + id -> RetentionPolicy
 constexpr char kDefaultPolicyKey[] = "defaults";
 constexpr char kHistoryPrefix[] = "history/";  // + id + \0 + u64 BE version
 
@@ -89,7 +89,8 @@ bool StartsWith(const rocksdb::Slice& s, absl::string_view prefix) {
 }
 
 std::string FormatTtl(absl::Duration ttl) {
-  return ttl == absl::InfiniteDuration() ? "forever" : absl::FormatDuration(ttl);
+  return ttl == absl::InfiniteDuration() ? "forever"
+                                         : absl::FormatDuration(ttl);
 }
 
 absl::Status ValidateOptions(const Options& options) {
@@ -97,7 +98,8 @@ absl::Status ValidateOptions(const Options& options) {
   if (options.clock == nullptr) {
     return absl::InvalidArgumentError("Options::clock is null");
   }
-  if (r.min_ttl <= absl::ZeroDuration() || r.min_ttl == absl::InfiniteDuration()) {
+  if (r.min_ttl <= absl::ZeroDuration() ||
+      r.min_ttl == absl::InfiniteDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "RetentionOptions::min_ttl must be positive and finite, got ",
         FormatTtl(r.min_ttl)));
@@ -114,10 +116,10 @@ absl::Status ValidateOptions(const Options& options) {
           "false");
     }
   } else if (r.default_ttl < r.min_ttl || r.default_ttl > r.max_ttl) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "RetentionOptions::default_ttl ", FormatTtl(r.default_ttl),
-        " is outside [min_ttl ", FormatTtl(r.min_ttl), ", max_ttl ",
-        FormatTtl(r.max_ttl), "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("RetentionOptions::default_ttl ", FormatTtl(r.default_ttl),
+                     " is outside [min_ttl ", FormatTtl(r.min_ttl),
+                     ", max_ttl ", FormatTtl(r.max_ttl), "]"));
   }
   if (r.max_clock_skew < absl::ZeroDuration() ||
       r.max_clock_skew > absl::Hours(24)) {
@@ -125,7 +127,8 @@ absl::Status ValidateOptions(const Options& options) {
         "RetentionOptions::max_clock_skew must be within [0, 24h], got ",
         FormatTtl(r.max_clock_skew)));
   }
-  if (options.max_message_bytes == 0 || options.max_message_bytes > (64 << 20)) {
+  if (options.max_message_bytes == 0 ||
+      options.max_message_bytes > (64 << 20)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "Options::max_message_bytes must be within [1, 64 MiB], got %d",
         options.max_message_bytes));
@@ -219,8 +222,7 @@ class Store::Impl {
   rocksdb::ColumnFamilyHandle* messages_cf() const { return handles_[1]; }
   rocksdb::ColumnFamilyHandle* index_cf() const { return handles_[2]; }
 
-  absl::Status AppendBatch(absl::Span<const v1::Message> messages,
-                           bool single);
+  absl::Status AppendBatch(absl::Span<const v1::Message> messages, bool single);
   absl::StatusOr<std::vector<v1::Message>> ReadConversation(
       absl::string_view tenant, absl::string_view conversation);
   absl::StatusOr<std::vector<ConversationInfo>> ListConversations(
@@ -242,7 +244,8 @@ class Store::Impl {
   // Registers tenants not yet in the snapshot; returns the view to use.
   absl::StatusOr<RetentionState::View> EnsureTenants(
       const std::vector<absl::string_view>& tenants);
-  // Scans [prefix, successor(prefix)) of `cf`, calling fn(key, value) per entry.
+  // Scans [prefix, successor(prefix)) of `cf`, calling fn(key, value) per
+  // entry.
   template <typename Fn>
   absl::Status ScanPrefix(rocksdb::ColumnFamilyHandle* cf,
                           absl::string_view prefix, absl::string_view operation,
@@ -279,7 +282,8 @@ absl::Status Store::Impl::ScanPrefix(rocksdb::ColumnFamilyHandle* cf,
 absl::Status Store::Impl::ValidateMessage(const v1::Message& m) const {
   EBB_RETURN_IF_ERROR(internal::ValidateId("tenant id", m.tenant()));
   EBB_RETURN_IF_ERROR(internal::ValidateId("user id", m.user()));
-  EBB_RETURN_IF_ERROR(internal::ValidateId("conversation id", m.conversation()));
+  EBB_RETURN_IF_ERROR(
+      internal::ValidateId("conversation id", m.conversation()));
   if (m.role() == v1::ROLE_UNSPECIFIED || !v1::Role_IsValid(m.role())) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "role %d is not one of user, assistant, agent, system", m.role()));
@@ -317,9 +321,9 @@ absl::StatusOr<RetentionState::View> Store::Impl::EnsureTenants(
     all_known = all_known && view.snapshot->FindTenant(t).has_value();
   }
   if (all_known) return view;
-  EBB_RETURN_IF_ERROR(state_->Update(
-      [&](const RetentionState::View& current)
-          -> absl::StatusOr<std::optional<PolicySnapshot>> {
+  EBB_RETURN_IF_ERROR(
+      state_->Update([&](const RetentionState::View& current)
+                         -> absl::StatusOr<std::optional<PolicySnapshot>> {
         PolicySnapshot next = *current.snapshot;
         rocksdb::WriteBatch batch;
         bool added = false;
@@ -356,7 +360,8 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
   for (size_t i = 0; i < messages.size(); ++i) {
     absl::Status valid = ValidateMessage(messages[i]);
     if (!valid.ok()) {
-      return absl::Status(valid.code(), absl::StrCat(where(i), valid.message()));
+      return absl::Status(valid.code(),
+                          absl::StrCat(where(i), valid.message()));
     }
     if (tenants.empty() || tenants.back() != messages[i].tenant()) {
       tenants.push_back(messages[i].tenant());
@@ -364,7 +369,8 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
   }
   EBB_ASSIGN_OR_RETURN(const RetentionState::View view, EnsureTenants(tenants));
   const PolicySnapshot& snapshot = *view.snapshot;
-  const absl::Time latest_allowed = view.now + options_.retention.max_clock_skew;
+  const absl::Time latest_allowed =
+      view.now + options_.retention.max_clock_skew;
 
   rocksdb::WriteBatch batch;
   // Index entries, merged within the batch first: a batch of one conversation
@@ -379,11 +385,11 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
     const absl::Time created_at =
         *internal::FromProtoTimestamp(original.created_at());
     if (created_at > latest_allowed) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where(i), "created_at ", absl::FormatTime(created_at),
-          " is more than max_clock_skew (",
-          absl::FormatDuration(options_.retention.max_clock_skew),
-          ") after now (", absl::FormatTime(view.now), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where(i), "created_at ", absl::FormatTime(created_at),
+                       " is more than max_clock_skew (",
+                       absl::FormatDuration(options_.retention.max_clock_skew),
+                       ") after now (", absl::FormatTime(view.now), ")"));
     }
     if (i == 0 || original.tenant() != cached_tenant) {
       cached_tenant = original.tenant();
@@ -406,18 +412,18 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
     const RecordHeader header{m.category(), micros};
     if (internal::IsExpired(cutoffs, header)) {
       return absl::FailedPreconditionError(absl::StrCat(
-          where(i), "message ", m.seq(), " of conversation \"", m.conversation(),
-          "\" created at ", absl::FormatTime(created_at),
+          where(i), "message ", m.seq(), " of conversation \"",
+          m.conversation(), "\" created at ", absl::FormatTime(created_at),
           " has already expired under tenant \"", m.tenant(), "\"'s policy"));
     }
     const EffectiveRule rule = snapshot.RuleFor(m.tenant(), m.category());
     const ExpiryBucket bucket = internal::ExpiryBucketFor(created_at, rule.ttl);
 
     value = internal::EncodeMessageRecord(m);
-    batch.Put(messages_cf(),
-              internal::MessageKey(bucket, tenant_number, m.conversation(),
-                                   m.seq()),
-              value);
+    batch.Put(
+        messages_cf(),
+        internal::MessageKey(bucket, tenant_number, m.conversation(), m.seq()),
+        value);
     for (std::string key :
          {internal::ConversationBucketKey(tenant_number, m.conversation(),
                                           bucket, m.category()),
@@ -453,13 +459,15 @@ absl::StatusOr<std::vector<v1::Message>> Store::Impl::ReadConversation(
   // has expired needs no visit; one we cannot decode is visited anyway, since
   // each message carries its own header.
   std::vector<ExpiryBucket> buckets;
-  const std::string prefix = internal::ConversationBucketsPrefix(*number, conversation);
+  const std::string prefix =
+      internal::ConversationBucketsPrefix(*number, conversation);
   EBB_RETURN_IF_ERROR(ScanPrefix(
       index_cf(), prefix, "read conversation: index",
       [&](absl::string_view key, absl::string_view value) {
         auto parts = internal::ParseConversationBucketKey(key, prefix.size());
         if (!parts.has_value()) return;
-        std::optional<RecordHeader> header = internal::DecodeRecordHeader(value);
+        std::optional<RecordHeader> header =
+            internal::DecodeRecordHeader(value);
         if (header.has_value() && internal::IsExpired(cutoffs, *header)) return;
         if (buckets.empty() || buckets.back() != parts->bucket) {
           buckets.push_back(parts->bucket);
@@ -468,30 +476,33 @@ absl::StatusOr<std::vector<v1::Message>> Store::Impl::ReadConversation(
 
   uint64_t undecodable = 0;
   for (ExpiryBucket bucket : buckets) {
-    EBB_RETURN_IF_ERROR(ScanPrefix(
-        messages_cf(), internal::MessageKeyPrefix(bucket, *number, conversation),
-        "read conversation: messages",
-        [&](absl::string_view, absl::string_view value) {
-          std::optional<RecordHeader> header = internal::DecodeRecordHeader(value);
-          if (!header.has_value()) {
-            ++undecodable;
-            return;
-          }
-          if (internal::IsExpired(cutoffs, *header)) return;
-          absl::StatusOr<v1::Message> message =
-              internal::DecodeMessageRecord(value);
-          if (!message.ok()) {
-            ++undecodable;
-            return;
-          }
-          out.push_back(*std::move(message));
-        }));
+    EBB_RETURN_IF_ERROR(
+        ScanPrefix(messages_cf(),
+                   internal::MessageKeyPrefix(bucket, *number, conversation),
+                   "read conversation: messages",
+                   [&](absl::string_view, absl::string_view value) {
+                     std::optional<RecordHeader> header =
+                         internal::DecodeRecordHeader(value);
+                     if (!header.has_value()) {
+                       ++undecodable;
+                       return;
+                     }
+                     if (internal::IsExpired(cutoffs, *header)) return;
+                     absl::StatusOr<v1::Message> message =
+                         internal::DecodeMessageRecord(value);
+                     if (!message.ok()) {
+                       ++undecodable;
+                       return;
+                     }
+                     out.push_back(*std::move(message));
+                   }));
   }
   if (undecodable > 0) {
-    reads_skipped_undecodable_.fetch_add(undecodable, std::memory_order_relaxed);
+    reads_skipped_undecodable_.fetch_add(undecodable,
+                                         std::memory_order_relaxed);
   }
-  // Buckets were visited in ascending order, so after a stable sort the first of
-  // two versions of one seq is the one with the earlier expiry day.
+  // Buckets were visited in ascending order, so after a stable sort the first
+  // of two versions of one seq is the one with the earlier expiry day.
   std::stable_sort(out.begin(), out.end(),
                    [](const v1::Message& a, const v1::Message& b) {
                      return a.seq() < b.seq();
@@ -520,7 +531,8 @@ absl::StatusOr<std::vector<ConversationInfo>> Store::Impl::ListConversations(
       index_cf(), prefix, "list conversations",
       [&](absl::string_view key, absl::string_view value) {
         auto parts = internal::ParseUserConversationKey(key, prefix.size());
-        std::optional<RecordHeader> header = internal::DecodeRecordHeader(value);
+        std::optional<RecordHeader> header =
+            internal::DecodeRecordHeader(value);
         if (!parts.has_value() || !header.has_value()) {
           ++undecodable;
           return;
@@ -530,13 +542,15 @@ absl::StatusOr<std::vector<ConversationInfo>> Store::Impl::ListConversations(
         // Keys are sorted by conversation, then category: one entry per
         // category of the same conversation arrive together.
         if (!out.empty() && out.back().conversation == parts->conversation) {
-          out.back().last_message_at = std::max(out.back().last_message_at, last);
+          out.back().last_message_at =
+              std::max(out.back().last_message_at, last);
         } else {
           out.push_back({std::string(parts->conversation), last});
         }
       }));
   if (undecodable > 0) {
-    reads_skipped_undecodable_.fetch_add(undecodable, std::memory_order_relaxed);
+    reads_skipped_undecodable_.fetch_add(undecodable,
+                                         std::memory_order_relaxed);
   }
   return out;
 }
@@ -569,9 +583,9 @@ absl::StatusOr<TenantPolicy> Store::Impl::SetPolicy(absl::string_view tenant,
         FormatTtl(bounds.max_ttl), " (RetentionOptions::max_ttl)"));
   }
   TenantPolicy result;
-  EBB_RETURN_IF_ERROR(state_->Update(
-      [&](const RetentionState::View& view)
-          -> absl::StatusOr<std::optional<PolicySnapshot>> {
+  EBB_RETURN_IF_ERROR(
+      state_->Update([&](const RetentionState::View& view)
+                         -> absl::StatusOr<std::optional<PolicySnapshot>> {
         PolicySnapshot next = *view.snapshot;
         rocksdb::WriteBatch batch;
         if (!next.FindTenant(tenant).has_value()) {
@@ -590,7 +604,8 @@ absl::StatusOr<TenantPolicy> Store::Impl::SetPolicy(absl::string_view tenant,
             return absl::FailedPreconditionError(absl::StrCat(
                 "set policy: the clock (", absl::FormatTime(view.now),
                 ") is earlier than tenant \"", tenant,
-                "\"'s last policy change (", absl::FormatTime(updated_at), ")"));
+                "\"'s last policy change (", absl::FormatTime(updated_at),
+                ")"));
           }
         }
         const v1::RetentionPolicy changed = internal::ApplyTtlChange(
@@ -601,7 +616,8 @@ absl::StatusOr<TenantPolicy> Store::Impl::SetPolicy(absl::string_view tenant,
         batch.Put(meta_cf(), HistoryKey(tenant, changed.version()), bytes);
         rocksdb::WriteOptions sync;
         sync.sync = true;
-        EBB_RETURN_IF_ERROR(ToAbslStatus(db_->Write(sync, &batch), "set policy"));
+        EBB_RETURN_IF_ERROR(
+            ToAbslStatus(db_->Write(sync, &batch), "set policy"));
         EBB_ASSIGN_OR_RETURN(next, next.WithPolicy(changed));
         result = ToTenantPolicy(next, tenant);
         return std::optional<PolicySnapshot>(std::move(next));
@@ -611,33 +627,32 @@ absl::StatusOr<TenantPolicy> Store::Impl::SetPolicy(absl::string_view tenant,
 
 absl::Status Store::Impl::ReconcileDefaultPolicy() {
   const absl::Duration wanted = options_.retention.default_ttl;
-  return state_->Update(
-      [&](const RetentionState::View& view)
-          -> absl::StatusOr<std::optional<PolicySnapshot>> {
-        v1::RetentionPolicy defaults = view.snapshot->defaults();
-        bool changed = false;
-        for (v1::DataCategory category : kCategories) {
-          const EffectiveRule in_force = view.snapshot->RuleFor("", category);
-          if (in_force.ttl == wanted) continue;
-          defaults = internal::ApplyTtlChange(std::move(defaults), category,
-                                              in_force, wanted, view.now);
-          changed = true;
-        }
-        if (!changed) return std::nullopt;
-        // One version per reconciliation, not one per category.
-        defaults.set_version(view.snapshot->defaults().version() + 1);
-        const std::string bytes = defaults.SerializeAsString();
-        rocksdb::WriteBatch batch;
-        batch.Put(meta_cf(), kDefaultPolicyKey, bytes);
-        batch.Put(meta_cf(), HistoryKey("", defaults.version()), bytes);
-        rocksdb::WriteOptions sync;
-        sync.sync = true;
-        EBB_RETURN_IF_ERROR(
-            ToAbslStatus(db_->Write(sync, &batch), "open: update default policy"));
-        EBB_ASSIGN_OR_RETURN(PolicySnapshot next,
-                             view.snapshot->WithPolicy(defaults));
-        return std::optional<PolicySnapshot>(std::move(next));
-      });
+  return state_->Update([&](const RetentionState::View& view)
+                            -> absl::StatusOr<std::optional<PolicySnapshot>> {
+    v1::RetentionPolicy defaults = view.snapshot->defaults();
+    bool changed = false;
+    for (v1::DataCategory category : kCategories) {
+      const EffectiveRule in_force = view.snapshot->RuleFor("", category);
+      if (in_force.ttl == wanted) continue;
+      defaults = internal::ApplyTtlChange(std::move(defaults), category,
+                                          in_force, wanted, view.now);
+      changed = true;
+    }
+    if (!changed) return std::nullopt;
+    // One version per reconciliation, not one per category.
+    defaults.set_version(view.snapshot->defaults().version() + 1);
+    const std::string bytes = defaults.SerializeAsString();
+    rocksdb::WriteBatch batch;
+    batch.Put(meta_cf(), kDefaultPolicyKey, bytes);
+    batch.Put(meta_cf(), HistoryKey("", defaults.version()), bytes);
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    EBB_RETURN_IF_ERROR(
+        ToAbslStatus(db_->Write(sync, &batch), "open: update default policy"));
+    EBB_ASSIGN_OR_RETURN(PolicySnapshot next,
+                         view.snapshot->WithPolicy(defaults));
+    return std::optional<PolicySnapshot>(std::move(next));
+  });
 }
 
 absl::StatusOr<std::vector<TenantPolicy>> Store::Impl::PolicyHistory(
@@ -655,12 +670,14 @@ absl::StatusOr<std::vector<TenantPolicy>> Store::Impl::PolicyHistory(
       [&](absl::string_view, absl::string_view value) {
         if (!decode_status.ok()) return;
         v1::RetentionPolicy record;
-        if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          decode_status = absl::DataLossError(
-              absl::StrCat("policy history of \"", tenant, "\": undecodable record"));
+        if (!record.ParseFromArray(value.data(),
+                                   static_cast<int>(value.size()))) {
+          decode_status = absl::DataLossError(absl::StrCat(
+              "policy history of \"", tenant, "\": undecodable record"));
           return;
         }
-        absl::StatusOr<TenantPolicy> policy = PolicyRecordToTenantPolicy(record);
+        absl::StatusOr<TenantPolicy> policy =
+            PolicyRecordToTenantPolicy(record);
         if (!policy.ok()) {
           decode_status = policy.status();
           return;
@@ -716,17 +733,14 @@ absl::StatusOr<StoreStats> Store::Impl::Stats() {
   stats.index_entries_expired = index_counts.expired;
   stats.index_entries_undecodable = index_counts.undecodable;
 
-  EBB_RETURN_IF_ERROR(ScanPrefix(meta_cf(), kTenantPrefix, "stats: tenants",
-                                 [&](absl::string_view, absl::string_view) {
-                                   ++stats.tenants;
-                                 }));
+  EBB_RETURN_IF_ERROR(ScanPrefix(
+      meta_cf(), kTenantPrefix, "stats: tenants",
+      [&](absl::string_view, absl::string_view) { ++stats.tenants; }));
   stats.policies = view.snapshot->TenantsWithPolicy().size();
-  stats.filter_dropped_expired =
-      message_counters_->dropped_expired.load() +
-      index_counters_->dropped_expired.load();
-  stats.filter_kept_undecodable =
-      message_counters_->kept_undecodable.load() +
-      index_counters_->kept_undecodable.load();
+  stats.filter_dropped_expired = message_counters_->dropped_expired.load() +
+                                 index_counters_->dropped_expired.load();
+  stats.filter_kept_undecodable = message_counters_->kept_undecodable.load() +
+                                  index_counters_->kept_undecodable.load();
   stats.reads_skipped_undecodable = reads_skipped_undecodable_.load();
   for (rocksdb::ColumnFamilyHandle* cf : handles_) {
     rocksdb::ColumnFamilyMetaData metadata;
@@ -742,7 +756,8 @@ absl::Status Store::Impl::CompactAll() {
   rocksdb::CompactRangeOptions compact;
   // kForce, not kForceOptimized: the latter silently skips files in RocksDB 7.8
   // (shared/notes/rocksdb-purge-facts.md).
-  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  compact.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForce;
   for (rocksdb::ColumnFamilyHandle* cf : {messages_cf(), index_cf()}) {
     EBB_RETURN_IF_ERROR(ToAbslStatus(
         db_->CompactRange(compact, cf, nullptr, nullptr), "compact"));
@@ -761,11 +776,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
                                                    const std::string& path) {
   EBB_RETURN_IF_ERROR(ValidateOptions(options));
   std::error_code ec;
-  const bool exists = std::filesystem::exists(
-      std::filesystem::path(path) / "CURRENT", ec);
+  const bool exists =
+      std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec);
   if (!exists && !options.create_if_missing) {
-    return absl::NotFoundError(absl::StrCat(
-        "open: no ebb store at \"", path, "\" (create_if_missing is false)"));
+    return absl::NotFoundError(absl::StrCat("open: no ebb store at \"", path,
+                                            "\" (create_if_missing is false)"));
   }
   if (exists) {
     std::vector<std::string> families;
@@ -773,7 +788,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
         rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &families),
         "open: list column families"));
     std::sort(families.begin(), families.end());
-    const std::vector<std::string> expected = {"default", kIndexCf, kMessagesCf};
+    const std::vector<std::string> expected = {"default", kIndexCf,
+                                               kMessagesCf};
     if (families != expected) {
       return absl::FailedPreconditionError(absl::StrCat(
           "open: \"", path,
@@ -793,7 +809,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
   }
   EBB_ASSIGN_OR_RETURN(PolicySnapshot bootstrap,
                        PolicySnapshot::Build(bootstrap_defaults, {}, {}));
-  auto state = std::make_shared<RetentionState>(options.clock, std::move(bootstrap));
+  auto state =
+      std::make_shared<RetentionState>(options.clock, std::move(bootstrap));
   auto message_counters = std::make_shared<internal::FilterCounters>();
   auto index_counters = std::make_shared<internal::FilterCounters>();
 
@@ -829,30 +846,32 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
   EBB_RETURN_IF_ERROR(ToAbslStatus(
       rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw_db),
       absl::StrCat("open \"", path, "\"")));
-  auto impl = std::make_unique<Impl>(options, std::unique_ptr<rocksdb::DB>(raw_db),
-                                     std::move(handles), state,
-                                     std::move(message_counters),
-                                     std::move(index_counters));
+  auto impl = std::make_unique<Impl>(
+      options, std::unique_ptr<rocksdb::DB>(raw_db), std::move(handles), state,
+      std::move(message_counters), std::move(index_counters));
   rocksdb::DB* db = raw_db;
 
   // Format marker: written once, in a new store.
   std::string format;
-  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), impl->meta_cf(), kFormatKey, &format);
+  rocksdb::Status s =
+      db->Get(rocksdb::ReadOptions(), impl->meta_cf(), kFormatKey, &format);
   if (s.IsNotFound()) {
     if (exists) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "open: \"", path, "\" has ebb's column families but no format marker"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("open: \"", path,
+                       "\" has ebb's column families but no format marker"));
     }
     rocksdb::WriteOptions sync;
     sync.sync = true;
-    EBB_RETURN_IF_ERROR(ToAbslStatus(
-        db->Put(sync, impl->meta_cf(), kFormatKey, kFormatV1), "open: write format"));
+    EBB_RETURN_IF_ERROR(
+        ToAbslStatus(db->Put(sync, impl->meta_cf(), kFormatKey, kFormatV1),
+                     "open: write format"));
   } else {
     EBB_RETURN_IF_ERROR(ToAbslStatus(s, "open: read format"));
     if (format != kFormatV1) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "open: store format \"", format, "\" is not supported (this build reads ",
-          kFormatV1, ")"));
+          "open: store format \"", format,
+          "\" is not supported (this build reads ", kFormatV1, ")"));
     }
   }
 
@@ -869,7 +888,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
       const absl::string_view value = View(it->value());
       if (absl::StartsWith(key, kTenantPrefix)) {
         if (value.size() != 4) {
-          decode = absl::DataLossError("open: undecodable tenant registry entry");
+          decode =
+              absl::DataLossError("open: undecodable tenant registry entry");
           break;
         }
         tenants[key.substr(strlen(kTenantPrefix))] =
@@ -877,7 +897,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
       } else if (absl::StartsWith(key, kPolicyPrefix) ||
                  key == kDefaultPolicyKey) {
         v1::RetentionPolicy policy;
-        if (!policy.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        if (!policy.ParseFromArray(value.data(),
+                                   static_cast<int>(value.size()))) {
           decode = absl::DataLossError(
               absl::StrCat("open: undecodable policy record \"", key, "\""));
           break;

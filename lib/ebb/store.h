@@ -4,9 +4,10 @@
 // File: store.h
 // -----------------------------------------------------------------------------
 //
-// A Store keeps chat transcripts in RocksDB for exactly as long as each tenant's
-// retention policy allows. Backends append messages as they happen, read
-// conversations back, and set each tenant's retention from its settings page.
+// A Store keeps chat transcripts in RocksDB for exactly as long as each
+// tenant's retention policy allows. Backends append messages as they happen,
+// read conversations back, and set each tenant's retention from its settings
+// page.
 //
 // Retention semantics
 // -------------------
@@ -16,25 +17,26 @@
 // (RetentionOptions::default_ttl, 30 days unless configured).
 //
 // - A message is expired at time `now` if, at some moment t <= now, its age
-//   (t - created_at) exceeded the TTL in force for its tenant and category at t.
-//   Age equal to the TTL is not yet expired; one microsecond more is.
+//   (t - created_at) exceeded the TTL in force for its tenant and category at
+//   t. Age equal to the TTL is not yet expired; one microsecond more is.
 // - Hence shortening a TTL expires older data at once, and lengthening a TTL
 //   never brings back data that had already expired. ebb implements this with a
 //   per-(tenant, category) "horizon": on each change at time T, horizon =
 //   max(horizon, T - old TTL); a message is expired iff
-//   created_at < max(horizon, now - current TTL). Policies and their history are
-//   stored durably in the database.
+//   created_at < max(horizon, now - current TTL). Policies and their history
+//   are stored durably in the database.
 // - No read (ReadConversation, ListConversations) ever returns an expired
 //   message or the existence of a conversation whose messages have all expired,
-//   whatever compaction has or has not done yet. Reads and the compaction filter
-//   call the same expiry function.
+//   whatever compaction has or has not done yet. Reads and the compaction
+//   filter call the same expiry function.
 // - Append refuses a message that is already expired on arrival
 //   (FailedPrecondition) and one whose created_at lies more than
-//   RetentionOptions::max_clock_skew after now (InvalidArgument): a clock running
-//   ahead must not extend retention.
+//   RetentionOptions::max_clock_skew after now (InvalidArgument): a clock
+//   running ahead must not extend retention.
 // - Tenants without a policy get the default. Unknown tenants are not an error:
 //   reading one returns nothing, GetPolicy returns the default.
-// - A stored record whose expiry cannot be decoded (a corrupted header) is never
+// - A stored record whose expiry cannot be decoded (a corrupted header) is
+// never
 //   returned by a read and never dropped by compaction: it is kept and counted
 //   (StoreStats::messages_undecodable), so an operator can see it.
 // - Time is the Options::clock's, never the process's own: tests and the CLI's
@@ -144,8 +146,8 @@ struct StoreStats {
   uint64_t tenants = 0;   // tenants ever seen (registered on first use)
   uint64_t policies = 0;  // tenants with a policy of their own
 
-  // Since Open: records the compaction filter dropped as expired, and records it
-  // kept because their expiry could not be decoded.
+  // Since Open: records the compaction filter dropped as expired, and records
+  // it kept because their expiry could not be decoded.
   uint64_t filter_dropped_expired = 0;
   uint64_t filter_kept_undecodable = 0;
   // Since Open: records reads skipped because they could not be decoded.
@@ -161,12 +163,12 @@ class Store {
   // Opens (creating if Options::create_if_missing) the store in directory
   // `path`.
   //
-  // Errors: InvalidArgument if `options` contradict themselves (the message names
-  // the field); NotFound if there is no store at `path` and create_if_missing is
-  // false; FailedPrecondition if `path` holds a RocksDB database that is not an
-  // ebb store, or one of a newer format; DataLoss if stored policies cannot be
-  // decoded; other codes from RocksDB (e.g. Unavailable for I/O errors,
-  // Aborted if another process has the store open).
+  // Errors: InvalidArgument if `options` contradict themselves (the message
+  // names the field); NotFound if there is no store at `path` and
+  // create_if_missing is false; FailedPrecondition if `path` holds a RocksDB
+  // database that is not an ebb store, or one of a newer format; DataLoss if
+  // stored policies cannot be decoded; other codes from RocksDB (e.g.
+  // Unavailable for I/O errors, Aborted if another process has the store open).
   //
   // If options.retention.default_ttl differs from the one the store was last
   // opened with, that is recorded as a change of the default policy at the
@@ -176,31 +178,34 @@ class Store {
 
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
-  // Closes the database. Errors while closing are lost; call Close() to see them.
+  // Closes the database. Errors while closing are lost; call Close() to see
+  // them.
   ~Store();
 
   // Flushes nothing extra and closes the database; later calls on this Store
   // return FailedPrecondition. Idempotent.
   absl::Status Close();
 
-  // Stores one message. (tenant, conversation, seq) identifies it: appending the
-  // same message again is a no-op retry. ebb does not read before writing, so
-  // different content under an existing (tenant, conversation, seq) replaces the
-  // old message if the tenant's TTL has not changed in between; otherwise both
-  // versions are kept and reads return the one written under the earlier
+  // Stores one message. (tenant, conversation, seq) identifies it: appending
+  // the same message again is a no-op retry. ebb does not read before writing,
+  // so different content under an existing (tenant, conversation, seq) replaces
+  // the old message if the tenant's TTL has not changed in between; otherwise
+  // both versions are kept and reads return the one written under the earlier
   // expiry day.
   //
   // CATEGORY_UNSPECIFIED is stored as CATEGORY_TRANSCRIPT.
   //
   // Errors (nothing is written on error):
-  // - InvalidArgument: an id is empty, longer than 256 bytes, not UTF-8 or has a
+  // - InvalidArgument: an id is empty, longer than 256 bytes, not UTF-8 or has
+  // a
   //   control byte; role is unspecified or unknown; the category is unknown;
   //   created_at is missing, outside 0001..9999, or more than max_clock_skew
   //   after now; text or metadata is not UTF-8; the message is larger than
   //   Options::max_message_bytes.
   // - FailedPrecondition: the message has already expired under its tenant's
   //   policy.
-  // - Errors from RocksDB (e.g. Unavailable, ResourceExhausted for a full disk).
+  // - Errors from RocksDB (e.g. Unavailable, ResourceExhausted for a full
+  // disk).
   absl::Status Append(const v1::Message& message);
 
   // Stores all of `messages` atomically: either every one is stored or, on any
@@ -216,8 +221,8 @@ class Store {
       absl::string_view tenant, absl::string_view conversation);
 
   // The user's conversations that still have an unexpired message, sorted by
-  // conversation id. Empty for an unknown tenant or user. InvalidArgument for an
-  // invalid id.
+  // conversation id. Empty for an unknown tenant or user. InvalidArgument for
+  // an invalid id.
   absl::StatusOr<std::vector<ConversationInfo>> ListConversations(
       absl::string_view tenant, absl::string_view user);
 
@@ -225,17 +230,17 @@ class Store {
   // now in force. The change is durable (synced) when this returns.
   //
   // Errors: InvalidArgument for an invalid tenant id, an unspecified or unknown
-  // category, a TTL below RetentionOptions::min_ttl or above max_ttl (the message
-  // names the bound), or an infinite TTL where allow_keep_forever is false;
-  // FailedPrecondition if the clock reads earlier than the tenant's last policy
-  // change (history must stay in order).
+  // category, a TTL below RetentionOptions::min_ttl or above max_ttl (the
+  // message names the bound), or an infinite TTL where allow_keep_forever is
+  // false; FailedPrecondition if the clock reads earlier than the tenant's last
+  // policy change (history must stay in order).
   absl::StatusOr<TenantPolicy> SetPolicy(absl::string_view tenant,
                                          v1::DataCategory category,
                                          absl::Duration ttl);
 
-  // The policy in force for `tenant`: its own, or the default (is_default) for a
-  // tenant that has none or has never been seen. InvalidArgument for an invalid
-  // id.
+  // The policy in force for `tenant`: its own, or the default (is_default) for
+  // a tenant that has none or has never been seen. InvalidArgument for an
+  // invalid id.
   absl::StatusOr<TenantPolicy> GetPolicy(absl::string_view tenant);
 
   // The policies of every tenant that has set one, sorted by tenant id.
@@ -253,9 +258,9 @@ class Store {
 
   // Forces a full compaction of the message and index column families down to
   // the bottom level, so the compaction filter removes every record expired at
-  // the clock's now, then flushes every memtable so RocksDB can delete WAL files
-  // that still hold copies of them. Rewrites all data: the nightly purge (a
-  // later release) removes expired data in bulk instead. Returns when done.
+  // the clock's now, then flushes every memtable so RocksDB can delete WAL
+  // files that still hold copies of them. Rewrites all data: the nightly purge
+  // (a later release) removes expired data in bulk instead. Returns when done.
   absl::Status CompactAll();
 
  private:

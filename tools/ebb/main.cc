@@ -77,7 +77,8 @@ absl::StatusOr<Options> MakeOptions(const Flags& flags) {
   if (!flags.now.empty()) {
     absl::StatusOr<absl::Time> now = ParseRfc3339(flags.now);
     if (!now.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--now: ", now.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--now: ", now.status().message()));
     }
     options.clock = std::make_shared<ManualClock>(*now);
   }
@@ -108,8 +109,8 @@ absl::Status FlushBatch(Store& store, std::vector<v1::Message>& batch,
       if (one.ok()) {
         ++accepted;
       } else if (is_about_the_message(one)) {
-        rejected.emplace_back(
-            lines[i], std::string(absl::StripPrefix(one.message(), "append: ")));
+        rejected.emplace_back(lines[i], std::string(absl::StripPrefix(
+                                            one.message(), "append: ")));
       } else {
         return one;
       }
@@ -125,9 +126,9 @@ int RunIngest(Store& store, const Flags& flags) {
   if (flags.file != "-") {
     file = std::fopen(flags.file.c_str(), "rb");
     if (file == nullptr) {
-      return Fail("ingest", absl::NotFoundError(absl::StrCat(
-                                "cannot open \"", flags.file, "\": ",
-                                std::strerror(errno))));
+      return Fail("ingest", absl::NotFoundError(
+                                absl::StrCat("cannot open \"", flags.file,
+                                             "\": ", std::strerror(errno))));
     }
   }
   LineReader reader(file, kMaxLineBytes);
@@ -153,9 +154,9 @@ int RunIngest(Store& store, const Flags& flags) {
     const LineReader::Result result = reader.Next(&line, &line_number);
     if (result == LineReader::Result::kEof) break;
     if (result == LineReader::Result::kError) {
-      fatal = absl::UnavailableError(absl::StrCat(
-          "read error at line ", line_number, ": ",
-          std::strerror(reader.error_number())));
+      fatal = absl::UnavailableError(
+          absl::StrCat("read error at line ", line_number, ": ",
+                       std::strerror(reader.error_number())));
       break;
     }
     if (result == LineReader::Result::kTooLong) {
@@ -166,7 +167,8 @@ int RunIngest(Store& store, const Flags& flags) {
     if (absl::StripAsciiWhitespace(line).empty()) continue;  // blank lines
     absl::StatusOr<v1::Message> message = ParseMessageJson(line);
     if (!message.ok()) {
-      rejected.emplace_back(line_number, std::string(message.status().message()));
+      rejected.emplace_back(line_number,
+                            std::string(message.status().message()));
       continue;
     }
     batch.push_back(*std::move(message));
@@ -175,8 +177,8 @@ int RunIngest(Store& store, const Flags& flags) {
   }
   if (fatal.ok()) flush();
   if (file != stdin) std::fclose(file);
-  std::cout << "{\"accepted\":" << accepted << ",\"rejected\":" << rejected_total
-            << "}\n";
+  std::cout << "{\"accepted\":" << accepted
+            << ",\"rejected\":" << rejected_total << "}\n";
   if (!fatal.ok()) return Fail("ingest", fatal);
   return rejected_total == 0 ? kExitOk : kExitFailed;
 }
@@ -270,19 +272,21 @@ int Main(int argc, char** argv) {
       ->type_name("FILE|-");
 
   CLI::App* get = app.add_subcommand(
-      "get", "Print a conversation's unexpired messages as JSON lines, in seq order");
+      "get",
+      "Print a conversation's unexpired messages as JSON lines, in seq order");
   get->add_option("--tenant", flags.tenant, "Tenant id")->required();
   get->add_option("--conversation", flags.conversation, "Conversation id")
       ->required();
 
-  CLI::App* list = app.add_subcommand(
-      "list",
-      "Print a user's conversations that still have unexpired messages, as JSON "
-      "lines");
+  CLI::App* list = app.add_subcommand("list",
+                                      "Print a user's conversations that still "
+                                      "have unexpired messages, as JSON "
+                                      "lines");
   list->add_option("--tenant", flags.tenant, "Tenant id")->required();
   list->add_option("--user", flags.user, "End-user id")->required();
 
-  CLI::App* policy = app.add_subcommand("policy", "Tenants' retention policies");
+  CLI::App* policy =
+      app.add_subcommand("policy", "Tenants' retention policies");
   policy->require_subcommand(1);
   CLI::App* policy_set = policy->add_subcommand(
       "set",
@@ -306,9 +310,9 @@ int Main(int argc, char** argv) {
       "list", "Print every tenant's own policy as JSON lines");
   CLI::App* policy_history = policy->add_subcommand(
       "history", "Print every version of a tenant's policy, oldest first");
-  policy_history
-      ->add_option("--tenant", flags.tenant,
-                   "Tenant id (omit for the operator's default policy)");
+  policy_history->add_option(
+      "--tenant", flags.tenant,
+      "Tenant id (omit for the operator's default policy)");
 
   CLI::App* stats = app.add_subcommand(
       "stats",
@@ -331,7 +335,8 @@ int Main(int argc, char** argv) {
 
   if (policy_set->parsed()) {
     absl::StatusOr<absl::Duration> ttl = ParseRetentionDuration(flags.ttl);
-    if (!ttl.ok()) return Usage(absl::StrCat("--ttl: ", ttl.status().message()));
+    if (!ttl.ok())
+      return Usage(absl::StrCat("--ttl: ", ttl.status().message()));
     absl::StatusOr<v1::DataCategory> category = ParseCategory(flags.category);
     if (!category.ok()) {
       return Usage(absl::StrCat("--category: ", category.status().message()));
@@ -341,20 +346,30 @@ int Main(int argc, char** argv) {
   }
   absl::StatusOr<Options> options = MakeOptions(flags);
   if (!options.ok()) return Usage(options.status().message());
-  absl::StatusOr<std::unique_ptr<Store>> opened = Store::Open(*options, flags.db);
+  absl::StatusOr<std::unique_ptr<Store>> opened =
+      Store::Open(*options, flags.db);
   if (!opened.ok()) return Fail("open", opened.status());
   Store& store = **opened;
 
   int code = kExitUsage;
-  if (ingest->parsed()) code = RunIngest(store, flags);
-  else if (get->parsed()) code = RunGet(store, flags);
-  else if (list->parsed()) code = RunList(store, flags);
-  else if (policy_set->parsed()) code = RunPolicySet(store, flags);
-  else if (policy_get->parsed()) code = RunPolicyGet(store, flags);
-  else if (policy_list->parsed()) code = RunPolicyList(store);
-  else if (policy_history->parsed()) code = RunPolicyHistory(store, flags);
-  else if (stats->parsed()) code = RunStats(store);
-  else if (compact->parsed()) code = RunCompact(store);
+  if (ingest->parsed())
+    code = RunIngest(store, flags);
+  else if (get->parsed())
+    code = RunGet(store, flags);
+  else if (list->parsed())
+    code = RunList(store, flags);
+  else if (policy_set->parsed())
+    code = RunPolicySet(store, flags);
+  else if (policy_get->parsed())
+    code = RunPolicyGet(store, flags);
+  else if (policy_list->parsed())
+    code = RunPolicyList(store);
+  else if (policy_history->parsed())
+    code = RunPolicyHistory(store, flags);
+  else if (stats->parsed())
+    code = RunStats(store);
+  else if (compact->parsed())
+    code = RunCompact(store);
 
   if (absl::Status closed = store.Close(); !closed.ok() && code == kExitOk) {
     return Fail("close", closed);

@@ -20,14 +20,16 @@ RetentionFilter::RetentionFilter(ExpiryCutoffs cutoffs, size_t tenant_offset,
 
 RetentionFilter::~RetentionFilter() {
   counters_->dropped_expired.fetch_add(dropped_, std::memory_order_relaxed);
-  counters_->kept_undecodable.fetch_add(undecodable_, std::memory_order_relaxed);
+  counters_->kept_undecodable.fetch_add(undecodable_,
+                                        std::memory_order_relaxed);
 }
 
 rocksdb::CompactionFilter::Decision RetentionFilter::FilterV2(
     int /*level*/, const rocksdb::Slice& key, ValueType value_type,
     const rocksdb::Slice& existing_value, std::string* /*new_value*/,
     std::string* /*skip_until*/) const {
-  if (value_type != ValueType::kValue && value_type != ValueType::kMergeOperand) {
+  if (value_type != ValueType::kValue &&
+      value_type != ValueType::kMergeOperand) {
     return Decision::kKeep;
   }
   const std::optional<TenantNumber> tenant =

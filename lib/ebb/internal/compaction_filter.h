@@ -53,7 +53,8 @@ class RetentionFilter : public rocksdb::CompactionFilter {
   ~RetentionFilter() override;
 
   Decision FilterV2(int level, const rocksdb::Slice& key, ValueType value_type,
-                    const rocksdb::Slice& existing_value, std::string* new_value,
+                    const rocksdb::Slice& existing_value,
+                    std::string* new_value,
                     std::string* skip_until) const override;
 
   const char* Name() const override { return "ebb.RetentionFilter"; }

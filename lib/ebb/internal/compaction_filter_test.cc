@@ -20,7 +20,8 @@ const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
 
 std::string Value(absl::Time created_at) {
   std::string out;
-  AppendRecordHeader({v1::CATEGORY_TRANSCRIPT, ToMicrosFloor(created_at)}, &out);
+  AppendRecordHeader({v1::CATEGORY_TRANSCRIPT, ToMicrosFloor(created_at)},
+                     &out);
   out += "body";
   return out;
 }
@@ -34,8 +35,7 @@ ExpiryCutoffs Cutoffs() {
 }
 
 Decision Decide(RetentionFilter& filter, const std::string& key,
-             const std::string& value,
-             ValueType type = ValueType::kValue) {
+                const std::string& value, ValueType type = ValueType::kValue) {
   std::string new_value, skip_until;
   return filter.FilterV2(1, key, type, value, &new_value, &skip_until);
 }
@@ -62,7 +62,7 @@ TEST(RetentionFilterTest, MergeOperandsAreJudgedLikeValues) {
   const std::string key =
       ConversationBucketKey(2, "c", 5, v1::CATEGORY_TRANSCRIPT);
   EXPECT_EQ(Decide(filter, key, Value(kNow - absl::Hours(48)),
-                ValueType::kMergeOperand),
+                   ValueType::kMergeOperand),
             Decision::kRemove);
   EXPECT_EQ(Decide(filter, key, Value(kNow), ValueType::kMergeOperand),
             Decision::kKeep);

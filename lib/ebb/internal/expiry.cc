@@ -9,7 +9,8 @@
 namespace ebb::internal {
 
 int64_t CutoffMicros(absl::Duration ttl, absl::Time horizon, absl::Time now) {
-  // now - InfiniteDuration() is InfinitePast(): keep forever leaves the horizon.
+  // now - InfiniteDuration() is InfinitePast(): keep forever leaves the
+  // horizon.
   return ToMicrosCeil(std::max(horizon, now - ttl));
 }
 

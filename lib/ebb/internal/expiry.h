@@ -8,16 +8,16 @@
 // compaction filter, so that a read and a compaction can never disagree about
 // what has expired.
 //
-// The rule (see lib/ebb/store.h): a record of tenant t and category c is expired
-// at `now` iff
+// The rule (see lib/ebb/store.h): a record of tenant t and category c is
+// expired at `now` iff
 //
 //     created_at < max(horizon(t, c), now - ttl(t, c))
 //
 // where ttl is the TTL in force now and horizon remembers every earlier TTL
 // (it only moves forward), so lengthening a TTL never brings data back. The
-// right-hand side, the "cutoff", depends only on (t, c, now): callers compute it
-// once per tenant (a read) or once per compaction (the filter), and the per-record
-// decision is a single integer comparison.
+// right-hand side, the "cutoff", depends only on (t, c, now): callers compute
+// it once per tenant (a read) or once per compaction (the filter), and the
+// per-record decision is a single integer comparison.
 
 #ifndef EBB_INTERNAL_EXPIRY_H_
 #define EBB_INTERNAL_EXPIRY_H_
@@ -33,8 +33,8 @@
 
 namespace ebb::internal {
 
-// Indexed by DataCategory value; slot 0 (UNSPECIFIED) is never consulted because
-// DecodeRecordHeader refuses it.
+// Indexed by DataCategory value; slot 0 (UNSPECIFIED) is never consulted
+// because DecodeRecordHeader refuses it.
 inline constexpr int kCategorySlots = 4;
 static_assert(v1::DataCategory_MAX < kCategorySlots,
               "a new DataCategory needs a cutoff slot");
@@ -45,13 +45,14 @@ struct CategoryCutoffs {
   std::array<int64_t, kCategorySlots> micros{};
 };
 
-// The cutoff of one rule: max(horizon, now - ttl), in microseconds, rounded up so
-// that comparing a whole-microsecond created_at against it is exact. An infinite
-// TTL contributes no bound (only the horizon applies).
+// The cutoff of one rule: max(horizon, now - ttl), in microseconds, rounded up
+// so that comparing a whole-microsecond created_at against it is exact. An
+// infinite TTL contributes no bound (only the horizon applies).
 int64_t CutoffMicros(absl::Duration ttl, absl::Time horizon, absl::Time now);
 
 // THE expiry decision. Pure; no lock, no I/O, no allocation.
-inline bool IsExpired(const CategoryCutoffs& cutoffs, const RecordHeader& header) {
+inline bool IsExpired(const CategoryCutoffs& cutoffs,
+                      const RecordHeader& header) {
   return header.created_at_micros < cutoffs.micros[header.category];
 }
 

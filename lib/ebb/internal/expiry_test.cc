@@ -38,8 +38,7 @@ TEST(ExpiryTest, SubMicrosecondCutoffRoundsSoTheRuleStaysExact) {
   c.micros[v1::CATEGORY_TRANSCRIPT] =
       CutoffMicros(kWeek, absl::InfinitePast(), now);
   EXPECT_TRUE(IsExpired(c, Transcript(kNow - kWeek)));
-  EXPECT_FALSE(
-      IsExpired(c, Transcript(kNow - kWeek + absl::Microseconds(1))));
+  EXPECT_FALSE(IsExpired(c, Transcript(kNow - kWeek + absl::Microseconds(1))));
 }
 
 TEST(ExpiryTest, HorizonExpiresOlderDataWhateverTheTtl) {

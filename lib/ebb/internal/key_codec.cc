@@ -111,7 +111,8 @@ std::optional<ConversationBucketParts> ParseConversationBucketKey(
                                  static_cast<v1::DataCategory>(category)};
 }
 
-std::string UserConversationsPrefix(TenantNumber tenant, absl::string_view user) {
+std::string UserConversationsPrefix(TenantNumber tenant,
+                                    absl::string_view user) {
   std::string key;
   key.reserve(4 + 1 + user.size() + 1 + 32);
   PutU32(tenant, &key);

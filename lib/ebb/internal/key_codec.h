@@ -4,10 +4,10 @@
 // File: key_codec.h
 // -----------------------------------------------------------------------------
 //
-// The RocksDB key layout. docs/storage-layout.md explains why it looks like this;
-// in short, messages are clustered by the day their retention runs out (the
-// "expiry bucket"), so that a night's purge can drop whole files instead of
-// rewriting live data, and two small indexes make reading a conversation and
+// The RocksDB key layout. docs/storage-layout.md explains why it looks like
+// this; in short, messages are clustered by the day their retention runs out
+// (the "expiry bucket"), so that a night's purge can drop whole files instead
+// of rewriting live data, and two small indexes make reading a conversation and
 // listing a user's conversations a few seeks.
 //
 // All integers are big-endian so that byte order is numeric order. Ids are
@@ -18,11 +18,12 @@
 //   column family "index":
 //     [tenant u32]['C'][conversation bytes][0x00][bucket u32][category u8]
 //         where the conversation has messages of that category in that bucket
-//     [tenant u32]['U'][user bytes][0x00][conversation bytes][0x00][category u8]
+//     [tenant u32]['U'][user bytes][0x00][conversation bytes][0x00][category
+//     u8]
 //         the user's conversations
 //
-// `tenant` is a number the store assigns to each tenant id on first use (kept in
-// the metadata column family), so keys have a fixed-width tenant field the
+// `tenant` is a number the store assigns to each tenant id on first use (kept
+// in the metadata column family), so keys have a fixed-width tenant field the
 // compaction filter reads without parsing.
 
 #ifndef EBB_INTERNAL_KEY_CODEC_H_
@@ -41,15 +42,15 @@ namespace ebb::internal {
 
 using TenantNumber = uint32_t;
 
-// Days since 1970-01-01 UTC on which a message's retention runs out, as computed
-// with the TTL in force when it was written.
+// Days since 1970-01-01 UTC on which a message's retention runs out, as
+// computed with the TTL in force when it was written.
 using ExpiryBucket = uint32_t;
 
 // The bucket of data kept forever: sorts after every real day.
 inline constexpr ExpiryBucket kKeepForeverBucket = 0xFFFFFFFF;
 
-// floor((created_at + ttl) / 1 day), clamped to [0, kKeepForeverBucket - 1] for a
-// finite TTL; kKeepForeverBucket for an infinite one.
+// floor((created_at + ttl) / 1 day), clamped to [0, kKeepForeverBucket - 1] for
+// a finite TTL; kKeepForeverBucket for an infinite one.
 ExpiryBucket ExpiryBucketFor(absl::Time created_at, absl::Duration ttl);
 
 // The first instant of `bucket`'s day (InfiniteFuture for kKeepForeverBucket).
@@ -64,8 +65,8 @@ std::optional<TenantNumber> TenantAt(absl::string_view key, size_t offset);
 
 // ---- messages
 
-// [bucket][tenant][conversation][0x00]: every message of one conversation in one
-// bucket, in seq order.
+// [bucket][tenant][conversation][0x00]: every message of one conversation in
+// one bucket, in seq order.
 std::string MessageKeyPrefix(ExpiryBucket bucket, TenantNumber tenant,
                              absl::string_view conversation);
 std::string MessageKey(ExpiryBucket bucket, TenantNumber tenant,
@@ -88,7 +89,8 @@ std::string ConversationBucketsPrefix(TenantNumber tenant,
                                       absl::string_view conversation);
 std::string ConversationBucketKey(TenantNumber tenant,
                                   absl::string_view conversation,
-                                  ExpiryBucket bucket, v1::DataCategory category);
+                                  ExpiryBucket bucket,
+                                  v1::DataCategory category);
 
 struct ConversationBucketParts {
   ExpiryBucket bucket;
@@ -98,7 +100,8 @@ struct ConversationBucketParts {
 std::optional<ConversationBucketParts> ParseConversationBucketKey(
     absl::string_view key, size_t prefix_size);
 
-std::string UserConversationsPrefix(TenantNumber tenant, absl::string_view user);
+std::string UserConversationsPrefix(TenantNumber tenant,
+                                    absl::string_view user);
 std::string UserConversationKey(TenantNumber tenant, absl::string_view user,
                                 absl::string_view conversation,
                                 v1::DataCategory category);

@@ -20,9 +20,9 @@ namespace ebb::internal {
 class MaxCreatedAtMergeOperator : public rocksdb::AssociativeMergeOperator {
  public:
   // Keeps whichever of the two headers has the later created_at. An undecodable
-  // operand loses to a decodable one; two undecodable ones keep the newer bytes,
-  // so the read path still sees (and counts) the corruption rather than a
-  // failed merge making the whole key unreadable. Never returns false.
+  // operand loses to a decodable one; two undecodable ones keep the newer
+  // bytes, so the read path still sees (and counts) the corruption rather than
+  // a failed merge making the whole key unreadable. Never returns false.
   bool Merge(const rocksdb::Slice& key, const rocksdb::Slice* existing_value,
              const rocksdb::Slice& value, std::string* new_value,
              rocksdb::Logger* logger) const override;

@@ -36,9 +36,10 @@ absl::StatusOr<std::optional<EffectiveRule>> DecodeRule(
     case v1::RetentionRule::kTtl:
       out.ttl = FromProtoDuration(rule->ttl());
       if (out.ttl <= absl::ZeroDuration()) {
-        return absl::DataLossError(absl::StrFormat(
-            "policy of tenant \"%s\": stored TTL for category %d is not positive",
-            policy.tenant(), category));
+        return absl::DataLossError(
+            absl::StrFormat("policy of tenant \"%s\": stored TTL for category "
+                            "%d is not positive",
+                            policy.tenant(), category));
       }
       break;
     case v1::RetentionRule::kKeepForever:
@@ -204,8 +205,9 @@ absl::StatusOr<PolicySnapshot> PolicySnapshot::WithPolicy(
   } else {
     auto it = copy.tenants_.find(policy.tenant());
     if (it == copy.tenants_.end()) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "policy for tenant \"%s\", which has no number yet", policy.tenant()));
+      return absl::FailedPreconditionError(
+          absl::StrFormat("policy for tenant \"%s\", which has no number yet",
+                          policy.tenant()));
     }
     it->second.policy = policy;
   }

@@ -5,10 +5,10 @@
 // -----------------------------------------------------------------------------
 //
 // An immutable view of everything the expiry decision needs: the operator's
-// default policy, each tenant's policy, and the tenant-id-to-number registry. The
-// store swaps in a new snapshot (copy, modify, publish) on every policy change or
-// new tenant; readers and compaction filters hold a shared_ptr to the one they
-// started with, so nothing on the hot path takes a lock.
+// default policy, each tenant's policy, and the tenant-id-to-number registry.
+// The store swaps in a new snapshot (copy, modify, publish) on every policy
+// change or new tenant; readers and compaction filters hold a shared_ptr to the
+// one they started with, so nothing on the hot path takes a lock.
 //
 // ApplyTtlChange is the one place where a policy changes, and where the horizon
 // moves forward so that lengthening a TTL never brings expired data back.
@@ -38,13 +38,13 @@ struct EffectiveRule {
 };
 
 // Decodes the rule for `category` in `policy`; nullopt if the policy has none.
-// DataLoss if the rule is present but undecodable (neither ttl nor keep_forever,
-// or a non-positive ttl).
+// DataLoss if the rule is present but undecodable (neither ttl nor
+// keep_forever, or a non-positive ttl).
 absl::StatusOr<std::optional<EffectiveRule>> DecodeRule(
     const v1::RetentionPolicy& policy, v1::DataCategory category);
 
-// Returns `current` changed so that `category`'s TTL is `new_ttl` from `now` on:
-// version + 1, updated_at = now, and the rule's horizon moved to
+// Returns `current` changed so that `category`'s TTL is `new_ttl` from `now`
+// on: version + 1, updated_at = now, and the rule's horizon moved to
 // max(in_force.horizon, now - in_force.ttl), where `in_force` is the rule that
 // applied until now (the default's, if the tenant had none). Pure.
 v1::RetentionPolicy ApplyTtlChange(v1::RetentionPolicy current,
@@ -78,7 +78,8 @@ class PolicySnapshot {
 
   // The rule in force for (tenant, category); the default's when the tenant has
   // none (or is unknown). REQUIRES: IsStoredCategory(category).
-  EffectiveRule RuleFor(absl::string_view tenant, v1::DataCategory category) const;
+  EffectiveRule RuleFor(absl::string_view tenant,
+                        v1::DataCategory category) const;
 
   // The tenant's cutoffs at `now` (read path).
   CategoryCutoffs CutoffsFor(absl::string_view tenant, absl::Time now) const;
@@ -87,9 +88,11 @@ class PolicySnapshot {
   ExpiryCutoffs CutoffsAt(absl::Time now) const;
 
   // Copies with one change; the originals stay valid for their holders.
-  PolicySnapshot WithTenant(absl::string_view tenant, TenantNumber number) const;
-  // Replaces the tenant's policy (the defaults, if its tenant is ""). DataLoss if
-  // the policy does not decode; FailedPrecondition if its tenant has no number.
+  PolicySnapshot WithTenant(absl::string_view tenant,
+                            TenantNumber number) const;
+  // Replaces the tenant's policy (the defaults, if its tenant is ""). DataLoss
+  // if the policy does not decode; FailedPrecondition if its tenant has no
+  // number.
   absl::StatusOr<PolicySnapshot> WithPolicy(
       const v1::RetentionPolicy& policy) const;
 

@@ -25,8 +25,8 @@ v1::RetentionPolicy Defaults(absl::Duration ttl) {
 }
 
 PolicySnapshot Snapshot() {
-  absl::StatusOr<PolicySnapshot> s =
-      PolicySnapshot::Build(Defaults(30 * kDay), {{"acme", 1}, {"beta", 2}}, {});
+  absl::StatusOr<PolicySnapshot> s = PolicySnapshot::Build(
+      Defaults(30 * kDay), {{"acme", 1}, {"beta", 2}}, {});
   EXPECT_TRUE(s.ok()) << s.status();
   return *std::move(s);
 }
@@ -56,7 +56,8 @@ TEST(PolicySnapshotTest, TenantsWithoutPolicyUseTheDefault) {
   EffectiveRule rule = s.RuleFor("acme", v1::CATEGORY_TRANSCRIPT);
   EXPECT_EQ(rule.ttl, 30 * kDay);
   EXPECT_TRUE(rule.from_default);
-  EXPECT_EQ(s.RuleFor("never-seen", v1::CATEGORY_DIAGNOSTIC_LOG).ttl, 30 * kDay);
+  EXPECT_EQ(s.RuleFor("never-seen", v1::CATEGORY_DIAGNOSTIC_LOG).ttl,
+            30 * kDay);
   EXPECT_EQ(s.FindPolicy("acme"), nullptr);
   EXPECT_EQ(s.FindTenant("beta"), 2u);
   EXPECT_FALSE(s.FindTenant("never-seen").has_value());
@@ -126,10 +127,9 @@ TEST(PolicySnapshotTest, UndecodableStoredPolicyIsDataLoss) {
             absl::StatusCode::kDataLoss);
   v1::RetentionPolicy orphan = Defaults(kDay);
   orphan.set_tenant("ghost");
-  EXPECT_EQ(PolicySnapshot::Build(Defaults(30 * kDay), {}, {orphan})
-                .status()
-                .code(),
-            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(
+      PolicySnapshot::Build(Defaults(30 * kDay), {}, {orphan}).status().code(),
+      absl::StatusCode::kDataLoss);
 }
 
 TEST(PolicySnapshotTest, DefaultsMustCoverEveryCategory) {

@@ -12,16 +12,20 @@ constexpr int64_t kMinTimestampSeconds = -62135596800;  // 0001-01-01T00:00:00Z
 constexpr int64_t kMaxTimestampSeconds = 253402300799;  // 9999-12-31T23:59:59Z
 }  // namespace
 
-absl::Time MinTimestamp() { return absl::FromUnixSeconds(kMinTimestampSeconds); }
+absl::Time MinTimestamp() {
+  return absl::FromUnixSeconds(kMinTimestampSeconds);
+}
 
 absl::Time MaxTimestamp() {
-  return absl::FromUnixSeconds(kMaxTimestampSeconds) + absl::Nanoseconds(999999999);
+  return absl::FromUnixSeconds(kMaxTimestampSeconds) +
+         absl::Nanoseconds(999999999);
 }
 
 absl::StatusOr<absl::Time> FromProtoTimestamp(
     const google::protobuf::Timestamp& ts) {
-  if (ts.seconds() < kMinTimestampSeconds || ts.seconds() > kMaxTimestampSeconds ||
-      ts.nanos() < 0 || ts.nanos() > 999999999) {
+  if (ts.seconds() < kMinTimestampSeconds ||
+      ts.seconds() > kMaxTimestampSeconds || ts.nanos() < 0 ||
+      ts.nanos() > 999999999) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "timestamp {seconds: %d, nanos: %d} is outside 0001-01-01..9999-12-31",
         ts.seconds(), ts.nanos()));

@@ -1,8 +1,8 @@
 // Copyright ebb authors.
 //
-// Conversions between protobuf's Timestamp/Duration and absl::Time/Duration, and
-// the microsecond integers the on-disk codec uses. Everything above the codec
-// works in absl types.
+// Conversions between protobuf's Timestamp/Duration and absl::Time/Duration,
+// and the microsecond integers the on-disk codec uses. Everything above the
+// codec works in absl types.
 
 #ifndef EBB_INTERNAL_PROTO_TIME_H_
 #define EBB_INTERNAL_PROTO_TIME_H_
@@ -23,7 +23,8 @@ absl::Time MaxTimestamp();
 
 // InvalidArgument if `ts` lies outside the documented range or its nanos field
 // is outside [0, 1e9).
-absl::StatusOr<absl::Time> FromProtoTimestamp(const google::protobuf::Timestamp& ts);
+absl::StatusOr<absl::Time> FromProtoTimestamp(
+    const google::protobuf::Timestamp& ts);
 google::protobuf::Timestamp ToProtoTimestamp(absl::Time t);
 
 // REQUIRES: `d` is finite.

@@ -50,13 +50,16 @@ absl::StatusOr<v1::Message> DecodeMessageRecord(absl::string_view value) {
   v1::Message message;
   value.remove_prefix(kRecordHeaderSize);
   if (!message.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-    return absl::DataLossError("message record body is not a valid ebb.v1.Message");
+    return absl::DataLossError(
+        "message record body is not a valid ebb.v1.Message");
   }
-  absl::StatusOr<absl::Time> created_at = FromProtoTimestamp(message.created_at());
+  absl::StatusOr<absl::Time> created_at =
+      FromProtoTimestamp(message.created_at());
   if (!created_at.ok() || message.category() != header->category ||
       ToMicrosFloor(*created_at) != header->created_at_micros) {
     return absl::DataLossError(
-        "message record header disagrees with its body (category or created_at)");
+        "message record header disagrees with its body (category or "
+        "created_at)");
   }
   return message;
 }

@@ -4,15 +4,16 @@
 // File: record_codec.h
 // -----------------------------------------------------------------------------
 //
-// The values ebb stores. Every value starts with the same fixed-width header, so
-// that the compaction filter and the read path decide expiry from 10 bytes at a
-// known place, without parsing protobuf:
+// The values ebb stores. Every value starts with the same fixed-width header,
+// so that the compaction filter and the read path decide expiry from 10 bytes
+// at a known place, without parsing protobuf:
 //
-//   [format u8 = 1][category u8][created_at: microseconds since the epoch, i64 BE]
+//   [format u8 = 1][category u8][created_at: microseconds since the epoch, i64
+//   BE]
 //
-// A message value continues with the serialized ebb.v1.Message. An index value is
-// the header alone, carrying the latest created_at of the messages it points at
-// (kept up to date by the max-created-at merge operator).
+// A message value continues with the serialized ebb.v1.Message. An index value
+// is the header alone, carrying the latest created_at of the messages it points
+// at (kept up to date by the max-created-at merge operator).
 //
 // created_at is stored at microsecond precision: Append truncates it, so the
 // stored message and its header never disagree.
@@ -44,7 +45,8 @@ void AppendRecordHeader(const RecordHeader& header, std::string* out);
 
 // Decodes the header at the start of `value`. nullopt if `value` is too short,
 // has an unknown format byte, or names a category ebb does not store: such a
-// record's expiry cannot be decided, and callers keep it and count it as corrupt.
+// record's expiry cannot be decided, and callers keep it and count it as
+// corrupt.
 std::optional<RecordHeader> DecodeRecordHeader(absl::string_view value);
 
 // header + serialized message. REQUIRES: `message.created_at` is set and valid

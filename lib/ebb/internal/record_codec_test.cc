@@ -23,8 +23,9 @@ v1::Message SampleMessage() {
 }
 
 TEST(RecordHeaderTest, RoundTripsIncludingNegativeTimes) {
-  for (int64_t micros : {int64_t{0}, int64_t{-1}, int64_t{1'700'000'000'000'000},
-                         std::numeric_limits<int64_t>::min()}) {
+  for (int64_t micros :
+       {int64_t{0}, int64_t{-1}, int64_t{1'700'000'000'000'000},
+        std::numeric_limits<int64_t>::min()}) {
     std::string bytes;
     AppendRecordHeader({v1::CATEGORY_DIAGNOSTIC_LOG, micros}, &bytes);
     ASSERT_EQ(bytes.size(), kRecordHeaderSize);

@@ -12,7 +12,8 @@ RetentionState::View RetentionState::Observe() const {
 }
 
 absl::Status RetentionState::Update(
-    absl::FunctionRef<absl::StatusOr<std::optional<PolicySnapshot>>(const View&)>
+    absl::FunctionRef<
+        absl::StatusOr<std::optional<PolicySnapshot>>(const View&)>
         change) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<std::optional<PolicySnapshot>> next =

@@ -4,12 +4,12 @@
 // and RocksDB's compaction threads.
 //
 // Why a lock at all: a reader must never pair an instant `now` with a snapshot
-// older than a policy change made at or before `now`. Otherwise a TTL lengthened
-// at T, read with the old (shorter) TTL at now > T, would expire data the new
-// policy keeps. Observe() therefore reads the clock and the snapshot under one
-// reader lock, and Update() reads the clock, persists and publishes under the
-// writer lock. Both are taken once per operation (a read, an append batch, a
-// compaction), never per record.
+// older than a policy change made at or before `now`. Otherwise a TTL
+// lengthened at T, read with the old (shorter) TTL at now > T, would expire
+// data the new policy keeps. Observe() therefore reads the clock and the
+// snapshot under one reader lock, and Update() reads the clock, persists and
+// publishes under the writer lock. Both are taken once per operation (a read,
+// an append batch, a compaction), never per record.
 
 #ifndef EBB_INTERNAL_RETENTION_STATE_H_
 #define EBB_INTERNAL_RETENTION_STATE_H_
@@ -43,12 +43,13 @@ class RetentionState {
   View Observe() const ABSL_LOCKS_EXCLUDED(mu_);
 
   // Calls `change` with the current view under the writer lock. If it returns a
-  // snapshot, that snapshot is published; if it returns nullopt nothing changes;
-  // an error is returned as is. `change` persists what it needs to before
-  // returning, so a published snapshot is always durable. Thread-safe; changes
-  // are serialised.
+  // snapshot, that snapshot is published; if it returns nullopt nothing
+  // changes; an error is returned as is. `change` persists what it needs to
+  // before returning, so a published snapshot is always durable. Thread-safe;
+  // changes are serialised.
   absl::Status Update(
-      absl::FunctionRef<absl::StatusOr<std::optional<PolicySnapshot>>(const View&)>
+      absl::FunctionRef<
+          absl::StatusOr<std::optional<PolicySnapshot>>(const View&)>
           change) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:

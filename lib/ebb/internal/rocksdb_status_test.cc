@@ -12,8 +12,8 @@ TEST(RocksdbStatusTest, OkStaysOk) {
 }
 
 TEST(RocksdbStatusTest, CorruptionIsDataLossAndNamesTheOperation) {
-  absl::Status s =
-      ToAbslStatus(rocksdb::Status::Corruption("bad block"), "read conversation");
+  absl::Status s = ToAbslStatus(rocksdb::Status::Corruption("bad block"),
+                                "read conversation");
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(s.message(), "read conversation: rocksdb: Corruption: bad block");
 }

@@ -9,12 +9,13 @@
 namespace ebb::internal {
 namespace {
 
-// Validates one code point at a time with RapidJSON's UTF-8 decoder (the same one
-// that checks JSON input) and returns the offset of the first invalid sequence, or
-// npos when all of `text` is valid.
+// Validates one code point at a time with RapidJSON's UTF-8 decoder (the same
+// one that checks JSON input) and returns the offset of the first invalid
+// sequence, or npos when all of `text` is valid.
 size_t FirstInvalidUtf8Offset(absl::string_view text) {
-  // RapidJSON's streams need a NUL-terminated buffer only to stop at the end; the
-  // explicit bound below does that, so a MemoryStream-like reader is enough.
+  // RapidJSON's streams need a NUL-terminated buffer only to stop at the end;
+  // the explicit bound below does that, so a MemoryStream-like reader is
+  // enough.
   struct Reader {
     typedef char Ch;
     const char* p;
@@ -31,7 +32,8 @@ size_t FirstInvalidUtf8Offset(absl::string_view text) {
   NullWriter writer;
   while (reader.p < reader.end) {
     const char* start = reader.p;
-    if (!rapidjson::UTF8<char>::Validate(reader, writer)) return start - text.data();
+    if (!rapidjson::UTF8<char>::Validate(reader, writer))
+      return start - text.data();
     // A multi-byte sequence cut off by the end of the buffer reads '\0' as its
     // continuation byte, which Validate rejects; nothing else to check here.
   }
@@ -43,8 +45,8 @@ size_t FirstInvalidUtf8Offset(absl::string_view text) {
 absl::Status ValidateUtf8(absl::string_view what, absl::string_view text) {
   size_t bad = FirstInvalidUtf8Offset(text);
   if (bad == absl::string_view::npos) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrFormat("%s is not valid UTF-8 (bad byte at offset %d)", what, bad));
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "%s is not valid UTF-8 (bad byte at offset %d)", what, bad));
 }
 
 absl::Status ValidateId(absl::string_view what, absl::string_view id) {
@@ -52,8 +54,9 @@ absl::Status ValidateId(absl::string_view what, absl::string_view id) {
     return absl::InvalidArgumentError(absl::StrFormat("%s is empty", what));
   }
   if (id.size() > kMaxIdBytes) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s is %d bytes long; at most %d are allowed", what, id.size(), kMaxIdBytes));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s is %d bytes long; at most %d are allowed", what,
+                        id.size(), kMaxIdBytes));
   }
   for (size_t i = 0; i < id.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(id[i]);

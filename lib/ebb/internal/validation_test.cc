@@ -26,7 +26,8 @@ TEST(ValidateIdTest, RefusesEmptyTooLongControlAndBadUtf8WithoutEchoingTheId) {
   EXPECT_EQ(ValidateId("user id", "ok\xc3(").message(),
             "user id is not valid UTF-8 (bad byte at offset 2)");
   EXPECT_EQ(ValidateId("user id", "x").code(), absl::StatusCode::kOk);
-  EXPECT_EQ(ValidateId("user id", "").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateId("user id", "").code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ValidateUtf8Test, RefusesOverlongsSurrogatesAndTruncatedSequences) {
