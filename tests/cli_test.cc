@@ -281,7 +281,22 @@ TEST_F(CliTest, CompactRemovesExpiredRecordsFromDiskAsLdbSeesIt) {
   EXPECT_THAT(index.out, Not(HasSubstr("676F6E65")));  // "gone"
 }
 
+TEST_F(CliTest, ReadCommandsOnAMissingStoreFailWithoutCreatingIt) {
+  for (const char* args :
+       {"stats", "get --tenant a --conversation c", "list --tenant a --user u",
+        "policy get --tenant a", "policy list", "compact"}) {
+    Result r = Ebb(args);
+    EXPECT_EQ(r.code, 1) << args;
+    EXPECT_THAT(r.err, HasSubstr("no ebb store at")) << args;
+    EXPECT_THAT(r.err, HasSubstr("NOT_FOUND")) << args;
+  }
+  struct stat st;
+  EXPECT_NE(stat(db().c_str(), &st), 0) << "a read created the store";
+}
+
 TEST_F(CliTest, ReadsOfUnknownTenantsPrintNothingAndBadIdsExitOne) {
+  ASSERT_EQ(Ebb("policy list").code, 1);  // no store yet
+  ASSERT_EQ(Ebb(absl::StrCat(kNow, " policy set --tenant x --ttl 1d")).code, 0);
   Result r = Ebb(absl::StrCat(kNow, " get --tenant nobody --conversation c"));
   EXPECT_EQ(r.code, 0);
   EXPECT_THAT(r.out, IsEmpty());

@@ -253,7 +253,9 @@ int Main(int argc, char** argv) {
       "ebb"};
   app.require_subcommand(1);
   app.fallthrough();  // global flags may also follow the subcommand
-  app.add_option("--db", flags.db, "Store directory (created if missing)")
+  app.add_option("--db", flags.db,
+                 "Store directory; 'ingest' and 'policy set' create it if "
+                 "missing, other commands require it to exist")
       ->required()
       ->type_name("DIR");
   app.add_option("--now", flags.now,
@@ -346,6 +348,8 @@ int Main(int argc, char** argv) {
   }
   absl::StatusOr<Options> options = MakeOptions(flags);
   if (!options.ok()) return Usage(options.status().message());
+  // A read of a mistyped path must not leave an empty store behind.
+  options->create_if_missing = ingest->parsed() || policy_set->parsed();
   absl::StatusOr<std::unique_ptr<Store>> opened =
       Store::Open(*options, flags.db);
   if (!opened.ok()) return Fail("open", opened.status());
