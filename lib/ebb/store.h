@@ -50,7 +50,9 @@
 // the day their retention runs out, so a night's purge can drop whole files:
 // see docs/storage-layout.md.
 //
-// Thread safety: a Store is safe to use from many threads at once.
+// Thread safety: a Store is safe to use from many threads at once, except
+// Close() (and the destructor), which must not run while other calls are in
+// flight.
 //
 // Example:
 //
