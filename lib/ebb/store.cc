@@ -60,10 +60,6 @@ constexpr char kPolicyPrefix[] = "policy/";  // + id -> RetentionPolicy
 constexpr char kDefaultPolicyKey[] = "defaults";
 constexpr char kHistoryPrefix[] = "history/";  // + id + \0 + u64 BE version
 
-constexpr v1::DataCategory kCategories[] = {v1::CATEGORY_TRANSCRIPT,
-                                            v1::CATEGORY_TRAINING_EXAMPLE,
-                                            v1::CATEGORY_DIAGNOSTIC_LOG};
-
 std::string HistoryKey(absl::string_view tenant, uint64_t version) {
   std::string key = absl::StrCat(kHistoryPrefix, tenant);
   key.push_back('\0');
@@ -71,6 +67,27 @@ std::string HistoryKey(absl::string_view tenant, uint64_t version) {
   absl::big_endian::Store64(buf, version);
   key.append(buf, 8);
   return key;
+}
+
+// Writes `policy` as the current record of its tenant (the default policy if
+// its tenant is "") and as its version in the history.
+void PutPolicyRecord(rocksdb::ColumnFamilyHandle* meta,
+                     const v1::RetentionPolicy& policy,
+                     rocksdb::WriteBatch* batch) {
+  const std::string bytes = policy.SerializeAsString();
+  batch->Put(meta,
+             policy.tenant().empty()
+                 ? std::string(kDefaultPolicyKey)
+                 : absl::StrCat(kPolicyPrefix, policy.tenant()),
+             bytes);
+  batch->Put(meta, HistoryKey(policy.tenant(), policy.version()), bytes);
+}
+
+// Metadata changes are rare and must survive a power cut once acknowledged.
+rocksdb::WriteOptions SyncWrite() {
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  return options;
 }
 
 std::string EncodeTenantNumber(TenantNumber number) {
@@ -152,7 +169,7 @@ TenantPolicy ToTenantPolicy(const PolicySnapshot& snapshot,
     out.updated_at = internal::FromProtoTimestamp(own->updated_at())
                          .value_or(absl::InfinitePast());
   }
-  for (v1::DataCategory category : kCategories) {
+  for (v1::DataCategory category : internal::kStoredCategories) {
     const EffectiveRule rule = snapshot.RuleFor(tenant, category);
     out.rules.push_back({category, rule.ttl, rule.horizon, rule.from_default});
   }
@@ -168,7 +185,7 @@ absl::StatusOr<TenantPolicy> PolicyRecordToTenantPolicy(
   out.version = record.version();
   EBB_ASSIGN_OR_RETURN(out.updated_at,
                        internal::FromProtoTimestamp(record.updated_at()));
-  for (v1::DataCategory category : kCategories) {
+  for (v1::DataCategory category : internal::kStoredCategories) {
     EBB_ASSIGN_OR_RETURN(std::optional<EffectiveRule> rule,
                          internal::DecodeRule(record, category));
     if (rule.has_value()) {
@@ -339,10 +356,8 @@ absl::StatusOr<RetentionState::View> Store::Impl::EnsureTenants(
           added = true;
         }
         if (!added) return std::nullopt;
-        rocksdb::WriteOptions sync;
-        sync.sync = true;
         EBB_RETURN_IF_ERROR(
-            ToAbslStatus(db_->Write(sync, &batch), "register tenant"));
+            ToAbslStatus(db_->Write(SyncWrite(), &batch), "register tenant"));
         return std::optional<PolicySnapshot>(std::move(next));
       }));
   return state_->Observe();
@@ -611,13 +626,9 @@ absl::StatusOr<TenantPolicy> Store::Impl::SetPolicy(absl::string_view tenant,
         const v1::RetentionPolicy changed = internal::ApplyTtlChange(
             std::move(current), category, next.RuleFor(tenant, category), ttl,
             view.now);
-        const std::string bytes = changed.SerializeAsString();
-        batch.Put(meta_cf(), absl::StrCat(kPolicyPrefix, tenant), bytes);
-        batch.Put(meta_cf(), HistoryKey(tenant, changed.version()), bytes);
-        rocksdb::WriteOptions sync;
-        sync.sync = true;
+        PutPolicyRecord(meta_cf(), changed, &batch);
         EBB_RETURN_IF_ERROR(
-            ToAbslStatus(db_->Write(sync, &batch), "set policy"));
+            ToAbslStatus(db_->Write(SyncWrite(), &batch), "set policy"));
         EBB_ASSIGN_OR_RETURN(next, next.WithPolicy(changed));
         result = ToTenantPolicy(next, tenant);
         return std::optional<PolicySnapshot>(std::move(next));
@@ -631,7 +642,7 @@ absl::Status Store::Impl::ReconcileDefaultPolicy() {
                             -> absl::StatusOr<std::optional<PolicySnapshot>> {
     v1::RetentionPolicy defaults = view.snapshot->defaults();
     bool changed = false;
-    for (v1::DataCategory category : kCategories) {
+    for (v1::DataCategory category : internal::kStoredCategories) {
       const EffectiveRule in_force = view.snapshot->RuleFor("", category);
       if (in_force.ttl == wanted) continue;
       defaults = internal::ApplyTtlChange(std::move(defaults), category,
@@ -641,14 +652,10 @@ absl::Status Store::Impl::ReconcileDefaultPolicy() {
     if (!changed) return std::nullopt;
     // One version per reconciliation, not one per category.
     defaults.set_version(view.snapshot->defaults().version() + 1);
-    const std::string bytes = defaults.SerializeAsString();
     rocksdb::WriteBatch batch;
-    batch.Put(meta_cf(), kDefaultPolicyKey, bytes);
-    batch.Put(meta_cf(), HistoryKey("", defaults.version()), bytes);
-    rocksdb::WriteOptions sync;
-    sync.sync = true;
-    EBB_RETURN_IF_ERROR(
-        ToAbslStatus(db_->Write(sync, &batch), "open: update default policy"));
+    PutPolicyRecord(meta_cf(), defaults, &batch);
+    EBB_RETURN_IF_ERROR(ToAbslStatus(db_->Write(SyncWrite(), &batch),
+                                     "open: update default policy"));
     EBB_ASSIGN_OR_RETURN(PolicySnapshot next,
                          view.snapshot->WithPolicy(defaults));
     return std::optional<PolicySnapshot>(std::move(next));
@@ -802,7 +809,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
   // installed in: they start with an empty placeholder, replaced below before
   // anything can compact (nothing is written until Open returns).
   v1::RetentionPolicy bootstrap_defaults;
-  for (v1::DataCategory category : kCategories) {
+  for (v1::DataCategory category : internal::kStoredCategories) {
     v1::RetentionRule* rule = bootstrap_defaults.add_rules();
     rule->set_category(category);
     rule->mutable_keep_forever();
@@ -861,11 +868,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
           absl::StrCat("open: \"", path,
                        "\" has ebb's column families but no format marker"));
     }
-    rocksdb::WriteOptions sync;
-    sync.sync = true;
-    EBB_RETURN_IF_ERROR(
-        ToAbslStatus(db->Put(sync, impl->meta_cf(), kFormatKey, kFormatV1),
-                     "open: write format"));
+    EBB_RETURN_IF_ERROR(ToAbslStatus(
+        db->Put(SyncWrite(), impl->meta_cf(), kFormatKey, kFormatV1),
+        "open: write format"));
   } else {
     EBB_RETURN_IF_ERROR(ToAbslStatus(s, "open: read format"));
     if (format != kFormatV1) {
@@ -920,7 +925,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
     defaults.set_version(1);
     *defaults.mutable_updated_at() =
         internal::ToProtoTimestamp(options.clock->Now());
-    for (v1::DataCategory category : kCategories) {
+    for (v1::DataCategory category : internal::kStoredCategories) {
       v1::RetentionRule* rule = defaults.add_rules();
       rule->set_category(category);
       if (options.retention.default_ttl == absl::InfiniteDuration()) {
@@ -930,14 +935,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
             internal::ToProtoDuration(options.retention.default_ttl);
       }
     }
-    const std::string bytes = defaults.SerializeAsString();
     rocksdb::WriteBatch batch;
-    batch.Put(impl->meta_cf(), kDefaultPolicyKey, bytes);
-    batch.Put(impl->meta_cf(), HistoryKey("", 1), bytes);
-    rocksdb::WriteOptions sync;
-    sync.sync = true;
-    EBB_RETURN_IF_ERROR(
-        ToAbslStatus(db->Write(sync, &batch), "open: write default policy"));
+    PutPolicyRecord(impl->meta_cf(), defaults, &batch);
+    EBB_RETURN_IF_ERROR(ToAbslStatus(db->Write(SyncWrite(), &batch),
+                                     "open: write default policy"));
     stored_defaults = std::move(defaults);
   }
   EBB_ASSIGN_OR_RETURN(

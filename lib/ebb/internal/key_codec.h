@@ -123,6 +123,11 @@ std::string PrefixSuccessor(absl::string_view prefix);
 // True if `category` is one ebb stores (not UNSPECIFIED, not unknown).
 bool IsStoredCategory(int category);
 
+// Every category ebb stores, in enum order.
+inline constexpr v1::DataCategory kStoredCategories[] = {
+    v1::CATEGORY_TRANSCRIPT, v1::CATEGORY_TRAINING_EXAMPLE,
+    v1::CATEGORY_DIAGNOSTIC_LOG};
+
 }  // namespace ebb::internal
 
 #endif  // EBB_INTERNAL_KEY_CODEC_H_

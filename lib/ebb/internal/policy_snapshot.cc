@@ -13,10 +13,6 @@
 namespace ebb::internal {
 namespace {
 
-constexpr v1::DataCategory kCategories[] = {v1::CATEGORY_TRANSCRIPT,
-                                            v1::CATEGORY_TRAINING_EXAMPLE,
-                                            v1::CATEGORY_DIAGNOSTIC_LOG};
-
 const v1::RetentionRule* FindRule(const v1::RetentionPolicy& policy,
                                   v1::DataCategory category) {
   for (const v1::RetentionRule& rule : policy.rules()) {
@@ -111,7 +107,7 @@ absl::StatusOr<PolicySnapshot> PolicySnapshot::Build(
 }
 
 absl::Status PolicySnapshot::Resolve() {
-  for (v1::DataCategory category : kCategories) {
+  for (v1::DataCategory category : kStoredCategories) {
     EBB_ASSIGN_OR_RETURN(std::optional<EffectiveRule> rule,
                          DecodeRule(defaults_, category));
     if (!rule.has_value()) {
@@ -124,7 +120,7 @@ absl::Status PolicySnapshot::Resolve() {
   for (auto& [id, tenant] : tenants_) {
     tenant.rules = default_rules_;
     if (!tenant.policy.has_value()) continue;
-    for (v1::DataCategory category : kCategories) {
+    for (v1::DataCategory category : kStoredCategories) {
       EBB_ASSIGN_OR_RETURN(std::optional<EffectiveRule> rule,
                            DecodeRule(*tenant.policy, category));
       if (rule.has_value()) tenant.rules[category] = *rule;
@@ -165,7 +161,7 @@ EffectiveRule PolicySnapshot::RuleFor(absl::string_view tenant,
 
 CategoryCutoffs PolicySnapshot::Cutoffs(const Rules& rules, absl::Time now) {
   CategoryCutoffs out;
-  for (v1::DataCategory category : kCategories) {
+  for (v1::DataCategory category : kStoredCategories) {
     out.micros[category] =
         CutoffMicros(rules[category].ttl, rules[category].horizon, now);
   }
