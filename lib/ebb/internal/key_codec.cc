@@ -49,11 +49,6 @@ absl::Time BucketStart(ExpiryBucket bucket) {
   return absl::UnixEpoch() + absl::Hours(24) * static_cast<int64_t>(bucket);
 }
 
-std::optional<TenantNumber> TenantAt(absl::string_view key, size_t offset) {
-  if (key.size() < offset + 4) return std::nullopt;
-  return GetU32(key.data() + offset);
-}
-
 std::string MessageKeyPrefix(ExpiryBucket bucket, TenantNumber tenant,
                              absl::string_view conversation) {
   std::string key;
@@ -156,10 +151,4 @@ std::string PrefixSuccessor(absl::string_view prefix) {
   }
   return out;
 }
-
-bool IsStoredCategory(int category) {
-  return category != v1::CATEGORY_UNSPECIFIED &&
-         v1::DataCategory_IsValid(category);
-}
-
 }  // namespace ebb::internal

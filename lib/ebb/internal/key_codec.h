@@ -34,6 +34,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/base/internal/endian.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "ebb/v1/message.pb.h"
@@ -61,7 +62,12 @@ inline constexpr size_t kMessageKeyTenantOffset = 4;
 inline constexpr size_t kIndexKeyTenantOffset = 0;
 
 // The big-endian tenant number at `offset`, or nullopt if `key` is too short.
-std::optional<TenantNumber> TenantAt(absl::string_view key, size_t offset);
+// Inline: the compaction filter calls it for every record.
+inline std::optional<TenantNumber> TenantAt(absl::string_view key,
+                                            size_t offset) {
+  if (key.size() < offset + 4) return std::nullopt;
+  return absl::big_endian::Load32(key.data() + offset);
+}
 
 // ---- messages
 
@@ -120,8 +126,15 @@ std::optional<UserConversationParts> ParseUserConversationKey(
 // an iterator's upper bound. Empty if there is none (prefix all 0xFF).
 std::string PrefixSuccessor(absl::string_view prefix);
 
-// True if `category` is one ebb stores (not UNSPECIFIED, not unknown).
-bool IsStoredCategory(int category);
+// True if `category` is one ebb stores (not UNSPECIFIED, not unknown). A range
+// check, inline: the compaction filter calls it for every record.
+inline bool IsStoredCategory(int category) {
+  static_assert(v1::DataCategory_MIN == 0 && v1::DataCategory_MAX == 3,
+                "a new DataCategory must be added here and to "
+                "kStoredCategories");
+  return category >= v1::CATEGORY_TRANSCRIPT &&
+         category <= v1::CATEGORY_DIAGNOSTIC_LOG;
+}
 
 // Every category ebb stores, in enum order.
 inline constexpr v1::DataCategory kStoredCategories[] = {

@@ -19,16 +19,6 @@ void AppendRecordHeader(const RecordHeader& header, std::string* out) {
   out->append(buf, kRecordHeaderSize);
 }
 
-std::optional<RecordHeader> DecodeRecordHeader(absl::string_view value) {
-  if (value.size() < kRecordHeaderSize) return std::nullopt;
-  if (static_cast<uint8_t>(value[0]) != kRecordFormatV1) return std::nullopt;
-  const int category = static_cast<unsigned char>(value[1]);
-  if (!IsStoredCategory(category)) return std::nullopt;
-  return RecordHeader{
-      static_cast<v1::DataCategory>(category),
-      static_cast<int64_t>(absl::big_endian::Load64(value.data() + 2))};
-}
-
 std::string EncodeMessageRecord(const v1::Message& message) {
   std::string out;
   out.reserve(kRecordHeaderSize + message.ByteSizeLong());

@@ -26,9 +26,11 @@
 #include <optional>
 #include <string>
 
+#include "absl/base/internal/endian.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "ebb/v1/message.pb.h"
+#include "lib/ebb/internal/key_codec.h"
 
 namespace ebb::internal {
 
@@ -46,8 +48,17 @@ void AppendRecordHeader(const RecordHeader& header, std::string* out);
 // Decodes the header at the start of `value`. nullopt if `value` is too short,
 // has an unknown format byte, or names a category ebb does not store: such a
 // record's expiry cannot be decided, and callers keep it and count it as
-// corrupt.
-std::optional<RecordHeader> DecodeRecordHeader(absl::string_view value);
+// corrupt. Inline: the compaction filter calls it for every record.
+inline std::optional<RecordHeader> DecodeRecordHeader(absl::string_view value) {
+  if (value.size() < kRecordHeaderSize ||
+      static_cast<uint8_t>(value[0]) != kRecordFormatV1 ||
+      !IsStoredCategory(static_cast<unsigned char>(value[1]))) {
+    return std::nullopt;
+  }
+  return RecordHeader{
+      static_cast<v1::DataCategory>(static_cast<unsigned char>(value[1])),
+      static_cast<int64_t>(absl::big_endian::Load64(value.data() + 2))};
+}
 
 // header + serialized message. REQUIRES: `message.created_at` is set and valid
 // and `message.category` is a stored category.
