@@ -287,6 +287,28 @@ TEST_F(StoreTest, ListConversationsHidesConversationsWhoseMessagesAllExpired) {
   EXPECT_EQ((*list)[0].conversation, "new");
 }
 
+TEST_F(StoreTest, ConversationExpiredBeforeItsIndexEntryIsNeitherListedNorRead) {
+  // Index entries are bounded by the end of their expiry day, so for up to a
+  // day an entry outlives the messages it points at. Reads must not trust it.
+  AppendOk(MakeMessage("acme", "u1", "c1", 1, T0()));
+  clock_->Set(T0() + Days(30) + absl::Hours(1));
+  EXPECT_THAT(Seqs("acme", "c1"), IsEmpty());
+  absl::StatusOr<std::vector<ConversationInfo>> list =
+      store_->ListConversations("acme", "u1");
+  ASSERT_TRUE(list.ok());
+  EXPECT_THAT(*list, IsEmpty());
+  ASSERT_TRUE(store_->CompactAll().ok());
+  absl::StatusOr<StoreStats> stats = store_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->messages_live + stats->messages_expired, 0u);
+  EXPECT_EQ(stats->index_entries_live, 2u);  // until the end of the day
+  clock_->Set(T0() + Days(31));
+  ASSERT_TRUE(store_->CompactAll().ok());
+  stats = store_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->index_entries_live + stats->index_entries_expired, 0u);
+}
+
 TEST_F(StoreTest, UnknownTenantsReadAsEmptyAndGetTheDefaultPolicy) {
   EXPECT_THAT(Seqs("nobody", "c1"), IsEmpty());
   absl::StatusOr<std::vector<ConversationInfo>> list =

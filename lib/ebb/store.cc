@@ -21,6 +21,7 @@
 #include "absl/strings/str_format.h"
 #include "lib/ebb/internal/compaction_filter.h"
 #include "lib/ebb/internal/expiry.h"
+#include "lib/ebb/internal/index_write_cache.h"
 #include "lib/ebb/internal/key_codec.h"
 #include "lib/ebb/internal/max_created_at_merge.h"
 #include "lib/ebb/internal/policy_snapshot.h"
@@ -275,6 +276,8 @@ class Store::Impl {
   std::shared_ptr<internal::FilterCounters> message_counters_;
   std::shared_ptr<internal::FilterCounters> index_counters_;
   std::atomic<uint64_t> reads_skipped_undecodable_{0};
+  // About 100 bytes an entry: bounded at ~20 MiB.
+  internal::IndexWriteCache index_cache_{200'000};
   rocksdb::WriteOptions write_options_;
 };
 
@@ -388,9 +391,20 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
       view.now + options_.retention.max_clock_skew;
 
   rocksdb::WriteBatch batch;
-  // Index entries, merged within the batch first: a batch of one conversation
-  // writes each entry once, not once per message.
-  absl::flat_hash_map<std::string, RecordHeader> index_updates;
+  // Index entries, each an index key followed by its value. An entry's value
+  // is the bound of its bucket (LatestCreatedAtIn), the same for every message
+  // of a conversation in that bucket, so consecutive messages of one
+  // conversation produce it once, and entries this process already wrote are
+  // skipped (IndexWriteCache).
+  std::vector<std::string> index_entries;
+  struct LastIndexed {
+    absl::string_view conversation, user;
+    ExpiryBucket bucket;
+    v1::DataCategory category;
+    int64_t bound;
+    TenantNumber tenant;
+  };
+  std::optional<LastIndexed> last_indexed;
   absl::string_view cached_tenant;
   TenantNumber tenant_number = 0;
   CategoryCutoffs cutoffs;
@@ -424,8 +438,7 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
           internal::ToProtoTimestamp(absl::FromUnixMicros(micros));
     }
     const v1::Message& m = normalised.has_value() ? *normalised : original;
-    const RecordHeader header{m.category(), micros};
-    if (internal::IsExpired(cutoffs, header)) {
+    if (internal::IsExpired(cutoffs, {m.category(), micros})) {
       return absl::FailedPreconditionError(absl::StrCat(
           where(i), "message ", m.seq(), " of conversation \"",
           m.conversation(), "\" created at ", absl::FormatTime(created_at),
@@ -439,24 +452,44 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
         messages_cf(),
         internal::MessageKey(bucket, tenant_number, m.conversation(), m.seq()),
         value);
-    for (std::string key :
+
+    const int64_t bound = std::max(
+        micros,
+        internal::ToMicrosFloor(internal::LatestCreatedAtIn(bucket, rule.ttl)));
+    if (last_indexed.has_value() && last_indexed->tenant == tenant_number &&
+        last_indexed->conversation == m.conversation() &&
+        last_indexed->user == m.user() && last_indexed->bucket == bucket &&
+        last_indexed->category == m.category() &&
+        last_indexed->bound == bound) {
+      continue;
+    }
+    last_indexed = LastIndexed{m.conversation(), m.user(), bucket,
+                               m.category(),     bound,    tenant_number};
+    for (std::string entry :
          {internal::ConversationBucketKey(tenant_number, m.conversation(),
                                           bucket, m.category()),
           internal::UserConversationKey(tenant_number, m.user(),
-                                        m.conversation(), m.category())}) {
-      auto [it, inserted] = index_updates.try_emplace(std::move(key), header);
-      if (!inserted && it->second.created_at_micros < micros) {
-        it->second = header;
-      }
+                                        m.conversation(), bucket,
+                                        m.category())}) {
+      internal::AppendRecordHeader({m.category(), bound}, &entry);
+      index_entries.push_back(std::move(entry));
     }
   }
-  std::string header_bytes;
-  for (const auto& [key, header] : index_updates) {
-    header_bytes.clear();
-    internal::AppendRecordHeader(header, &header_bytes);
-    batch.Merge(index_cf(), key, header_bytes);
+  std::sort(index_entries.begin(), index_entries.end());
+  index_entries.erase(std::unique(index_entries.begin(), index_entries.end()),
+                      index_entries.end());
+  index_cache_.RemoveWritten(&index_entries);
+  for (const std::string& entry : index_entries) {
+    const absl::string_view bytes(entry);
+    const size_t key_size = bytes.size() - internal::kRecordHeaderSize;
+    batch.Merge(
+        index_cf(), rocksdb::Slice(bytes.data(), key_size),
+        rocksdb::Slice(bytes.data() + key_size, internal::kRecordHeaderSize));
   }
-  return ToAbslStatus(db_->Write(write_options_, &batch), "append: write");
+  EBB_RETURN_IF_ERROR(
+      ToAbslStatus(db_->Write(write_options_, &batch), "append: write"));
+  index_cache_.MarkWritten(index_entries);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<v1::Message>> Store::Impl::ReadConversation(
@@ -490,6 +523,7 @@ absl::StatusOr<std::vector<v1::Message>> Store::Impl::ReadConversation(
       }));
 
   uint64_t undecodable = 0;
+  out.reserve(32);
   for (ExpiryBucket bucket : buckets) {
     EBB_RETURN_IF_ERROR(
         ScanPrefix(messages_cf(),
@@ -516,8 +550,10 @@ absl::StatusOr<std::vector<v1::Message>> Store::Impl::ReadConversation(
     reads_skipped_undecodable_.fetch_add(undecodable,
                                          std::memory_order_relaxed);
   }
-  // Buckets were visited in ascending order, so after a stable sort the first
-  // of two versions of one seq is the one with the earlier expiry day.
+  // One bucket's messages come in key order, which is seq order. From several,
+  // merge: buckets were visited in ascending order, so after a stable sort the
+  // first of two versions of one seq is the one with the earlier expiry day.
+  if (buckets.size() <= 1) return out;
   std::stable_sort(out.begin(), out.end(),
                    [](const v1::Message& a, const v1::Message& b) {
                      return a.seq() < b.seq();
@@ -541,9 +577,18 @@ absl::StatusOr<std::vector<ConversationInfo>> Store::Impl::ListConversations(
   if (!number.has_value()) return out;
   const CategoryCutoffs cutoffs = view.snapshot->CutoffsFor(tenant, view.now);
   const std::string prefix = internal::UserConversationsPrefix(*number, user);
+  // Index entries carry an upper bound on their messages' created_at, not the
+  // newest one, so an entry that has not expired may still cover only expired
+  // messages: each candidate bucket is confirmed against its messages, which
+  // also gives last_message_at exactly.
+  struct Candidate {
+    std::string conversation;
+    ExpiryBucket bucket;
+  };
+  std::vector<Candidate> candidates;
   uint64_t undecodable = 0;
   EBB_RETURN_IF_ERROR(ScanPrefix(
-      index_cf(), prefix, "list conversations",
+      index_cf(), prefix, "list conversations: index",
       [&](absl::string_view key, absl::string_view value) {
         auto parts = internal::ParseUserConversationKey(key, prefix.size());
         std::optional<RecordHeader> header =
@@ -553,16 +598,40 @@ absl::StatusOr<std::vector<ConversationInfo>> Store::Impl::ListConversations(
           return;
         }
         if (internal::IsExpired(cutoffs, *header)) return;
-        const absl::Time last = absl::FromUnixMicros(header->created_at_micros);
-        // Keys are sorted by conversation, then category: one entry per
-        // category of the same conversation arrive together.
-        if (!out.empty() && out.back().conversation == parts->conversation) {
-          out.back().last_message_at =
-              std::max(out.back().last_message_at, last);
-        } else {
-          out.push_back({std::string(parts->conversation), last});
+        // Sorted by conversation, bucket, category: skip repeats.
+        if (!candidates.empty() &&
+            candidates.back().conversation == parts->conversation &&
+            candidates.back().bucket == parts->bucket) {
+          return;
         }
+        candidates.push_back({std::string(parts->conversation), parts->bucket});
       }));
+  for (const Candidate& candidate : candidates) {
+    std::optional<absl::Time> last;
+    EBB_RETURN_IF_ERROR(ScanPrefix(
+        messages_cf(),
+        internal::MessageKeyPrefix(candidate.bucket, *number,
+                                   candidate.conversation),
+        "list conversations: messages",
+        [&](absl::string_view, absl::string_view value) {
+          std::optional<RecordHeader> header =
+              internal::DecodeRecordHeader(value);
+          if (!header.has_value()) {
+            ++undecodable;
+            return;
+          }
+          if (internal::IsExpired(cutoffs, *header)) return;
+          const absl::Time created_at =
+              absl::FromUnixMicros(header->created_at_micros);
+          last = last.has_value() ? std::max(*last, created_at) : created_at;
+        }));
+    if (!last.has_value()) continue;
+    if (!out.empty() && out.back().conversation == candidate.conversation) {
+      out.back().last_message_at = std::max(out.back().last_message_at, *last);
+    } else {
+      out.push_back({candidate.conversation, *last});
+    }
+  }
   if (undecodable > 0) {
     reads_skipped_undecodable_.fetch_add(undecodable,
                                          std::memory_order_relaxed);

@@ -49,6 +49,13 @@ absl::Time BucketStart(ExpiryBucket bucket) {
   return absl::UnixEpoch() + absl::Hours(24) * static_cast<int64_t>(bucket);
 }
 
+absl::Time LatestCreatedAtIn(ExpiryBucket bucket, absl::Duration ttl) {
+  if (ttl == absl::InfiniteDuration() || bucket == kKeepForeverBucket) {
+    return absl::InfiniteFuture();
+  }
+  return BucketStart(bucket + 1) - ttl - absl::Microseconds(1);
+}
+
 std::string MessageKeyPrefix(ExpiryBucket bucket, TenantNumber tenant,
                              absl::string_view conversation) {
   std::string key;
@@ -118,24 +125,28 @@ std::string UserConversationsPrefix(TenantNumber tenant,
 
 std::string UserConversationKey(TenantNumber tenant, absl::string_view user,
                                 absl::string_view conversation,
+                                ExpiryBucket bucket,
                                 v1::DataCategory category) {
   std::string key = UserConversationsPrefix(tenant, user);
   AppendTerminated(conversation, &key);
+  PutU32(bucket, &key);
   key.push_back(static_cast<char>(category));
   return key;
 }
 
 std::optional<UserConversationParts> ParseUserConversationKey(
     absl::string_view key, size_t prefix_size) {
-  // conversation (>= 1 byte) + terminator + category
-  if (key.size() < prefix_size + 3) return std::nullopt;
-  if (key[key.size() - 2] != '\0') return std::nullopt;
+  // conversation (>= 1 byte) + terminator + bucket + category
+  if (key.size() < prefix_size + 1 + 1 + 5) return std::nullopt;
+  const size_t terminator = key.size() - 6;
+  if (key[terminator] != '\0') return std::nullopt;
   const int category = static_cast<unsigned char>(key.back());
   if (!IsStoredCategory(category)) return std::nullopt;
   absl::string_view conversation =
-      key.substr(prefix_size, key.size() - 2 - prefix_size);
+      key.substr(prefix_size, terminator - prefix_size);
   if (conversation.find('\0') != absl::string_view::npos) return std::nullopt;
   return UserConversationParts{conversation,
+                               GetU32(key.data() + terminator + 1),
                                static_cast<v1::DataCategory>(category)};
 }
 

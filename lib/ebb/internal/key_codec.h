@@ -16,11 +16,11 @@
 //   column family "messages":
 //     [bucket u32][tenant u32][conversation bytes][0x00][seq u64]
 //   column family "index":
-//     [tenant u32]['C'][conversation bytes][0x00][bucket u32][category u8]
-//         where the conversation has messages of that category in that bucket
-//     [tenant u32]['U'][user bytes][0x00][conversation bytes][0x00][category
+//     [tenant u32]['C'][conversation][0x00][bucket u32][category u8]
+//         the conversation has messages of that category in that bucket
+//     [tenant u32]['U'][user][0x00][conversation][0x00][bucket u32][category
 //     u8]
-//         the user's conversations
+//         the same, listed under the user the messages are with
 //
 // `tenant` is a number the store assigns to each tenant id on first use (kept
 // in the metadata column family), so keys have a fixed-width tenant field the
@@ -56,6 +56,14 @@ ExpiryBucket ExpiryBucketFor(absl::Time created_at, absl::Duration ttl);
 
 // The first instant of `bucket`'s day (InfiniteFuture for kKeepForeverBucket).
 absl::Time BucketStart(ExpiryBucket bucket);
+
+// An upper bound on the created_at of any message that ExpiryBucketFor puts in
+// `bucket` with `ttl`: created_at + ttl < start of the next day, so created_at
+// is at most that minus ttl minus one microsecond (created_at is stored in
+// whole microseconds). InfiniteFuture for an infinite TTL. Index entries carry
+// max(this, the message's own created_at) so that they are the same for every
+// message of a conversation in a bucket: written once, not once per message.
+absl::Time LatestCreatedAtIn(ExpiryBucket bucket, absl::Duration ttl);
 
 // Where each key kind keeps its tenant number.
 inline constexpr size_t kMessageKeyTenantOffset = 4;
@@ -110,10 +118,11 @@ std::string UserConversationsPrefix(TenantNumber tenant,
                                     absl::string_view user);
 std::string UserConversationKey(TenantNumber tenant, absl::string_view user,
                                 absl::string_view conversation,
-                                v1::DataCategory category);
+                                ExpiryBucket bucket, v1::DataCategory category);
 
 struct UserConversationParts {
   absl::string_view conversation;  // points into the parsed key
+  ExpiryBucket bucket;
   v1::DataCategory category;
 };
 // Parses a key that starts with UserConversationsPrefix(..) of `prefix_size`.

@@ -37,6 +37,18 @@ TEST(ExpiryBucketTest, BeforeTheEpochFloorsAndClampsAtZero) {
             0u);
 }
 
+TEST(ExpiryBucketTest, LatestCreatedAtInBoundsEveryMessageOfTheBucket) {
+  const absl::Duration ttl = absl::Hours(24 * 30) + absl::Minutes(7);
+  const ExpiryBucket bucket = ExpiryBucketFor(kDay100, ttl);
+  const absl::Time bound = LatestCreatedAtIn(bucket, ttl);
+  // The bound itself is in the bucket; one microsecond later is not.
+  EXPECT_EQ(ExpiryBucketFor(bound, ttl), bucket);
+  EXPECT_EQ(ExpiryBucketFor(bound + absl::Microseconds(1), ttl), bucket + 1);
+  EXPECT_GE(bound, kDay100);
+  EXPECT_EQ(LatestCreatedAtIn(kKeepForeverBucket, absl::InfiniteDuration()),
+            absl::InfiniteFuture());
+}
+
 TEST(MessageKeyTest, RoundTrips) {
   const std::string key = MessageKey(130, 7, "conv-1", 42);
   std::optional<MessageKeyParts> parts = ParseMessageKey(key);
@@ -86,21 +98,23 @@ TEST(IndexKeyTest, ConversationBucketRoundTrips) {
 TEST(IndexKeyTest, UserConversationRoundTrips) {
   const std::string prefix = UserConversationsPrefix(3, "u1");
   const std::string key =
-      UserConversationKey(3, "u1", "conv-9", v1::CATEGORY_TRANSCRIPT);
+      UserConversationKey(3, "u1", "conv-9", 131, v1::CATEGORY_TRANSCRIPT);
   ASSERT_EQ(key.rfind(prefix, 0), 0u);
   auto parts = ParseUserConversationKey(key, prefix.size());
   ASSERT_TRUE(parts.has_value());
   EXPECT_EQ(parts->conversation, "conv-9");
+  EXPECT_EQ(parts->bucket, 131u);
   EXPECT_EQ(parts->category, v1::CATEGORY_TRANSCRIPT);
   // Another user whose id extends this one's is not under the prefix.
-  EXPECT_NE(UserConversationKey(3, "u10", "c", v1::CATEGORY_TRANSCRIPT)
+  EXPECT_NE(UserConversationKey(3, "u10", "c", 1, v1::CATEGORY_TRANSCRIPT)
                 .rfind(prefix, 0),
             0u);
 }
 
 TEST(IndexKeyTest, UnknownCategoryByteDoesNotParse) {
   const std::string prefix = UserConversationsPrefix(3, "u1");
-  std::string key = UserConversationKey(3, "u1", "c", v1::CATEGORY_TRANSCRIPT);
+  std::string key =
+      UserConversationKey(3, "u1", "c", 7, v1::CATEGORY_TRANSCRIPT);
   key.back() = 0;  // CATEGORY_UNSPECIFIED is never stored
   EXPECT_FALSE(ParseUserConversationKey(key, prefix.size()).has_value());
   key.back() = 99;
