@@ -120,7 +120,7 @@ Input MakeInput(bool header_only) {
       m.mutable_created_at()->set_nanos(
           static_cast<int32_t>(created % 1000000) * 1000);
       m.set_category(v1::CATEGORY_TRANSCRIPT);
-      recs[i].value = internal::EncodeMessageRecord(m);
+      internal::EncodeMessageRecord(m, &recs[i].value);
     }
   }
   std::sort(recs.begin(), recs.end(),

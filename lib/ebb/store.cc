@@ -3,6 +3,7 @@
 #include "lib/ebb/store.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -408,6 +409,7 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
   absl::string_view cached_tenant;
   TenantNumber tenant_number = 0;
   CategoryCutoffs cutoffs;
+  std::array<absl::Duration, internal::kCategorySlots> ttls;
   std::string value;
   for (size_t i = 0; i < messages.size(); ++i) {
     const v1::Message& original = messages[i];
@@ -424,6 +426,9 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
       cached_tenant = original.tenant();
       tenant_number = *snapshot.FindTenant(cached_tenant);
       cutoffs = snapshot.CutoffsFor(cached_tenant, view.now);
+      for (v1::DataCategory category : internal::kStoredCategories) {
+        ttls[category] = snapshot.RuleFor(cached_tenant, category).ttl;
+      }
     }
     // Normalise only when needed: copying every message would cost a text copy.
     std::optional<v1::Message> normalised;
@@ -444,10 +449,10 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
           m.conversation(), "\" created at ", absl::FormatTime(created_at),
           " has already expired under tenant \"", m.tenant(), "\"'s policy"));
     }
-    const EffectiveRule rule = snapshot.RuleFor(m.tenant(), m.category());
-    const ExpiryBucket bucket = internal::ExpiryBucketFor(created_at, rule.ttl);
+    const absl::Duration ttl = ttls[m.category()];
+    const ExpiryBucket bucket = internal::ExpiryBucketFor(created_at, ttl);
 
-    value = internal::EncodeMessageRecord(m);
+    internal::EncodeMessageRecord(m, &value);
     batch.Put(
         messages_cf(),
         internal::MessageKey(bucket, tenant_number, m.conversation(), m.seq()),
@@ -455,7 +460,7 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
 
     const int64_t bound = std::max(
         micros,
-        internal::ToMicrosFloor(internal::LatestCreatedAtIn(bucket, rule.ttl)));
+        internal::ToMicrosFloor(internal::LatestCreatedAtIn(bucket, ttl)));
     if (last_indexed.has_value() && last_indexed->tenant == tenant_number &&
         last_indexed->conversation == m.conversation() &&
         last_indexed->user == m.user() && last_indexed->bucket == bucket &&

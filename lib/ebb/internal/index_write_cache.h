@@ -4,14 +4,15 @@
 // appends skip rewriting them.
 //
 // Why this is safe: an index entry's value depends only on its key and the TTL
-// its bucket was computed with (key_codec.h, LatestCreatedAtIn), so rewriting it
-// changes nothing; the cache only saves the memtable insert. A cached entry that
-// RocksDB has since dropped is never needed again: the compaction filter drops
-// an entry only once its bound has expired, and a message that would need it
-// has a created_at no later than that bound, so Append refuses it as expired.
-// Entries are recorded only after the write that carried them succeeded, so a
-// failed write never makes later appends skip an entry that is not on disk.
-// Whatever erases index entries (not the filter) must call Clear().
+// its bucket was computed with (key_codec.h, LatestCreatedAtIn), so rewriting
+// it changes nothing; the cache only saves the memtable insert. A cached entry
+// that RocksDB has since dropped is never needed again: the compaction filter
+// drops an entry only once its bound has expired, and a message that would need
+// it has a created_at no later than that bound, so Append refuses it as
+// expired. Entries are recorded only after the write that carried them
+// succeeded, so a failed write never makes later appends skip an entry that is
+// not on disk. Whatever erases index entries (not the filter) must call
+// Clear().
 //
 // Bounded: when it reaches `max_entries` it forgets everything and starts over,
 // which costs one rewrite of each entry still in use.

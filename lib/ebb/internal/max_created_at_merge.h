@@ -4,10 +4,11 @@
 // conversation has messages of category c in bucket b" (or "this user has this
 // conversation there"); its value is a record header (record_codec.h) whose
 // created_at bounds those messages' created_at (key_codec.h,
-// LatestCreatedAtIn), so the entry expires no earlier than the newest message it
-// points at. The bound depends on the TTL the bucket was computed with; when a
-// policy change gives one bucket two TTLs, the operator keeps the larger bound.
-// Appends Merge() rather than Put() for that reason, and never read first.
+// LatestCreatedAtIn), so the entry expires no earlier than the newest message
+// it points at. The bound depends on the TTL the bucket was computed with; when
+// a policy change gives one bucket two TTLs, the operator keeps the larger
+// bound. Appends Merge() rather than Put() for that reason, and never read
+// first.
 
 #ifndef EBB_INTERNAL_MAX_CREATED_AT_MERGE_H_
 #define EBB_INTERNAL_MAX_CREATED_AT_MERGE_H_

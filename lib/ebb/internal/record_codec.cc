@@ -19,16 +19,19 @@ void AppendRecordHeader(const RecordHeader& header, std::string* out) {
   out->append(buf, kRecordHeaderSize);
 }
 
-std::string EncodeMessageRecord(const v1::Message& message) {
-  std::string out;
-  out.reserve(kRecordHeaderSize + message.ByteSizeLong());
+void EncodeMessageRecord(const v1::Message& message, std::string* out) {
+  const size_t size = message.ByteSizeLong();
+  out->clear();
   AppendRecordHeader(
       {message.category(),
        ToMicrosFloor(absl::FromUnixSeconds(message.created_at().seconds()) +
                      absl::Nanoseconds(message.created_at().nanos()))},
-      &out);
-  message.AppendToString(&out);
-  return out;
+      out);
+  out->resize(kRecordHeaderSize + size);
+  // ByteSizeLong above cached the sizes this serialization reuses: one pass
+  // over the message instead of three.
+  message.SerializeWithCachedSizesToArray(
+      reinterpret_cast<uint8_t*>(out->data() + kRecordHeaderSize));
 }
 
 absl::StatusOr<v1::Message> DecodeMessageRecord(absl::string_view value) {

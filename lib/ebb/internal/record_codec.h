@@ -62,7 +62,8 @@ inline std::optional<RecordHeader> DecodeRecordHeader(absl::string_view value) {
 
 // header + serialized message. REQUIRES: `message.created_at` is set and valid
 // and `message.category` is a stored category.
-std::string EncodeMessageRecord(const v1::Message& message);
+// Replaces *out (reusing its capacity) with the encoding.
+void EncodeMessageRecord(const v1::Message& message, std::string* out);
 
 // Parses a message value. DataLoss if the header or the protobuf cannot be
 // decoded, or if they disagree (a sign of corruption).

@@ -53,7 +53,8 @@ TEST(RecordHeaderTest, UndecodableHeadersAreReportedNotGuessed) {
 
 TEST(MessageRecordTest, RoundTripsAndHeaderCarriesCategoryAndCreatedAt) {
   const v1::Message m = SampleMessage();
-  const std::string bytes = EncodeMessageRecord(m);
+  std::string bytes = "previous contents";
+  EncodeMessageRecord(m, &bytes);
   std::optional<RecordHeader> header = DecodeRecordHeader(bytes);
   ASSERT_TRUE(header.has_value());
   EXPECT_EQ(header->category, v1::CATEGORY_TRAINING_EXAMPLE);
@@ -74,7 +75,8 @@ TEST(MessageRecordTest, GarbageBodyIsDataLoss) {
 }
 
 TEST(MessageRecordTest, HeaderThatDisagreesWithBodyIsDataLoss) {
-  std::string bytes = EncodeMessageRecord(SampleMessage());
+  std::string bytes;
+  EncodeMessageRecord(SampleMessage(), &bytes);
   bytes[9] ^= 1;  // last byte of created_at
   EXPECT_EQ(DecodeMessageRecord(bytes).status().code(),
             absl::StatusCode::kDataLoss);
