@@ -189,6 +189,19 @@ TEST_F(CliTest, OversizedLineIsRejectedAndTheNextLineStillRead) {
   EXPECT_EQ(r.err, "line 1: line is longer than 8388608 bytes\n");
 }
 
+TEST_F(CliTest, HugeTextIsRejectedByTheStoreLimitNamingIt) {
+  const std::string huge = absl::StrCat(
+      R"({"tenant":"acme","user":"u1","conversation":"c1","seq":1,"role":"user","text":")",
+      std::string(2 << 20, 'x'), R"(","created_at":"2026-01-01T10:00:00Z"})",
+      "\n");
+  Result r = Ebb(absl::StrCat(kNow, " ingest"),
+                 absl::StrCat(huge, Line("c1", 2, "2026-01-01T10:00:00Z")));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "{\"accepted\":1,\"rejected\":1}\n");
+  EXPECT_THAT(r.err, HasSubstr("line 1: message is "));
+  EXPECT_THAT(r.err, HasSubstr("Options::max_message_bytes allows 1048576"));
+}
+
 TEST_F(CliTest, MessagesExpireAsTheSimulatedClockAdvances) {
   ASSERT_EQ(Ebb(absl::StrCat(kNow, " ingest"),
                 absl::StrCat(Line("c1", 1, "2026-01-01T10:00:00Z"),

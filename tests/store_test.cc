@@ -195,6 +195,27 @@ TEST_F(StoreTest, CreatedAtBeyondTheClockSkewIsRefused) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(StoreTest, TimestampsOutsideTheRangeOrFarInThePastAreRefused) {
+  v1::Message before_year_one = MakeMessage("acme", "u1", "c1", 1, T0());
+  before_year_one.mutable_created_at()->set_seconds(-62135596801);
+  absl::Status s = store_->Append(before_year_one);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("is outside 0001-01-01..9999-12-31"));
+  v1::Message bad_nanos = MakeMessage("acme", "u1", "c1", 1, T0());
+  bad_nanos.mutable_created_at()->set_nanos(-5);
+  EXPECT_EQ(store_->Append(bad_nanos).code(),
+            absl::StatusCode::kInvalidArgument);
+  v1::Message year_one = MakeMessage("acme", "u1", "c1", 1, T0());
+  year_one.mutable_created_at()->set_seconds(-62135596800);
+  EXPECT_EQ(store_->Append(year_one).code(),
+            absl::StatusCode::kFailedPrecondition);
+  v1::Message year_9999 = MakeMessage("acme", "u1", "c1", 1, T0());
+  year_9999.mutable_created_at()->set_seconds(253402300799);
+  EXPECT_EQ(store_->Append(year_9999).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Seqs("acme", "c1"), IsEmpty());
+}
+
 TEST_F(StoreTest, BadIdsAreInvalidArgumentWithExactMessages) {
   struct Case {
     v1::Message message;
@@ -287,7 +308,8 @@ TEST_F(StoreTest, ListConversationsHidesConversationsWhoseMessagesAllExpired) {
   EXPECT_EQ((*list)[0].conversation, "new");
 }
 
-TEST_F(StoreTest, ConversationExpiredBeforeItsIndexEntryIsNeitherListedNorRead) {
+TEST_F(StoreTest,
+       ConversationExpiredBeforeItsIndexEntryIsNeitherListedNorRead) {
   // Index entries are bounded by the end of their expiry day, so for up to a
   // day an entry outlives the messages it points at. Reads must not trust it.
   AppendOk(MakeMessage("acme", "u1", "c1", 1, T0()));
