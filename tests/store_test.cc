@@ -147,6 +147,24 @@ TEST_F(StoreTest, LengtheningATtlNeverBringsBackExpiredData) {
   EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(2));
 }
 
+TEST_F(StoreTest, ReadsSeeBucketsAddedAfterAConversationWasRead) {
+  // The first read caches which expiry days hold the conversation; messages
+  // written later into other days (a new day, a policy change, another
+  // category) must still be read.
+  AppendOk(MakeMessage("acme", "u1", "c1", 1, T0()));
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(1));
+  AppendOk(MakeMessage("acme", "u1", "c1", 2, T0() + Days(2)));
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(1, 2));
+  ASSERT_TRUE(
+      store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(90)).ok());
+  AppendOk(MakeMessage("acme", "u1", "c1", 3, T0() + Days(2)));
+  AppendOk(MakeMessage("acme", "u1", "c1", 4, T0() + Days(2), "log",
+                       v1::CATEGORY_DIAGNOSTIC_LOG));
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(1, 2, 3, 4));
+  Reopen();
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(1, 2, 3, 4));
+}
+
 TEST_F(StoreTest, CategoriesHaveTheirOwnTtl) {
   ASSERT_TRUE(
       store_->SetPolicy("acme", v1::CATEGORY_DIAGNOSTIC_LOG, Days(1)).ok());

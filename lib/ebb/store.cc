@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "lib/ebb/internal/bucket_cache.h"
 #include "lib/ebb/internal/compaction_filter.h"
 #include "lib/ebb/internal/expiry.h"
 #include "lib/ebb/internal/index_write_cache.h"
@@ -279,6 +280,8 @@ class Store::Impl {
   std::atomic<uint64_t> reads_skipped_undecodable_{0};
   // About 100 bytes an entry: bounded at ~20 MiB.
   internal::IndexWriteCache index_cache_{200'000};
+  // About 100 bytes a conversation: bounded at ~10 MiB.
+  internal::BucketCache bucket_cache_{100'000};
   rocksdb::WriteOptions write_options_;
 };
 
@@ -494,6 +497,24 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
   EBB_RETURN_IF_ERROR(
       ToAbslStatus(db_->Write(write_options_, &batch), "append: write"));
   index_cache_.MarkWritten(index_entries);
+  // Now that the entries are visible, tell the read cache (bucket_cache.h).
+  for (const std::string& entry : index_entries) {
+    const absl::string_view key(entry.data(),
+                                entry.size() - internal::kRecordHeaderSize);
+    if (key.size() < 5 + 1 + 1 + 5 ||
+        key[internal::kIndexKeyTenantOffset + 4] !=
+            internal::kConversationBucketsTag) {
+      continue;
+    }
+    const absl::string_view conversation = key.substr(5, key.size() - 5 - 6);
+    auto parts = internal::ParseConversationBucketKey(key, key.size() - 5);
+    auto header = internal::DecodeRecordHeader(
+        absl::string_view(entry).substr(key.size()));
+    if (!parts.has_value() || !header.has_value()) continue;
+    bucket_cache_.Added(
+        *internal::TenantAt(key, internal::kIndexKeyTenantOffset), conversation,
+        {parts->bucket, *header});
+  }
   return absl::OkStatus();
 }
 
@@ -508,24 +529,34 @@ absl::StatusOr<std::vector<v1::Message>> Store::Impl::ReadConversation(
   if (!number.has_value()) return out;
   const CategoryCutoffs cutoffs = view.snapshot->CutoffsFor(tenant, view.now);
 
-  // Which buckets hold this conversation. An index entry whose newest message
-  // has expired needs no visit; one we cannot decode is visited anyway, since
-  // each message carries its own header.
+  // Which buckets hold this conversation: from the cache, or from the index
+  // (then cached). An entry whose bound has expired needs no visit; one whose
+  // header we cannot decode is visited anyway (bound "forever"), since each
+  // message carries its own header.
+  std::vector<internal::BucketCache::Entry> entries;
+  if (!bucket_cache_.Lookup(*number, conversation, &entries)) {
+    const uint64_t epoch = bucket_cache_.Epoch(*number, conversation);
+    const std::string prefix =
+        internal::ConversationBucketsPrefix(*number, conversation);
+    EBB_RETURN_IF_ERROR(ScanPrefix(
+        index_cf(), prefix, "read conversation: index",
+        [&](absl::string_view key, absl::string_view value) {
+          auto parts = internal::ParseConversationBucketKey(key, prefix.size());
+          if (!parts.has_value()) return;
+          entries.push_back(
+              {parts->bucket,
+               internal::DecodeRecordHeader(value).value_or(RecordHeader{
+                   parts->category, std::numeric_limits<int64_t>::max()})});
+        }));
+    bucket_cache_.Fill(*number, conversation, epoch, entries);
+  }
   std::vector<ExpiryBucket> buckets;
-  const std::string prefix =
-      internal::ConversationBucketsPrefix(*number, conversation);
-  EBB_RETURN_IF_ERROR(ScanPrefix(
-      index_cf(), prefix, "read conversation: index",
-      [&](absl::string_view key, absl::string_view value) {
-        auto parts = internal::ParseConversationBucketKey(key, prefix.size());
-        if (!parts.has_value()) return;
-        std::optional<RecordHeader> header =
-            internal::DecodeRecordHeader(value);
-        if (header.has_value() && internal::IsExpired(cutoffs, *header)) return;
-        if (buckets.empty() || buckets.back() != parts->bucket) {
-          buckets.push_back(parts->bucket);
-        }
-      }));
+  for (const internal::BucketCache::Entry& entry : entries) {
+    if (internal::IsExpired(cutoffs, entry.header)) continue;
+    if (buckets.empty() || buckets.back() != entry.bucket) {
+      buckets.push_back(entry.bucket);
+    }
+  }
 
   uint64_t undecodable = 0;
   out.reserve(32);
