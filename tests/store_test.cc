@@ -176,6 +176,28 @@ TEST_F(StoreTest, CategoriesHaveTheirOwnTtl) {
   EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(1));
 }
 
+TEST_F(StoreTest, BatchOfMessagesThatNeedNormalisingIsIndexedCompletely) {
+  // Each message is copied to normalise it; the batch must not keep views into
+  // a copy that is gone by the next message (caught under ASan as well).
+  std::vector<v1::Message> batch;
+  for (int i = 1; i <= 6; ++i) {
+    v1::Message m =
+        MakeMessage("acme", i % 2 ? "u1" : "u2",
+                    absl::StrCat("conversation-with-a-long-id-", i % 3), i,
+                    T0() - absl::Minutes(10 - i));
+    m.set_category(v1::CATEGORY_UNSPECIFIED);
+    m.mutable_created_at()->set_nanos(1);
+    batch.push_back(m);
+  }
+  ASSERT_TRUE(store_->AppendBatch(batch).ok());
+  EXPECT_THAT(Seqs("acme", "conversation-with-a-long-id-0"), ElementsAre(3, 6));
+  EXPECT_THAT(Seqs("acme", "conversation-with-a-long-id-1"), ElementsAre(1, 4));
+  absl::StatusOr<std::vector<ConversationInfo>> u1 =
+      store_->ListConversations("acme", "u1");
+  ASSERT_TRUE(u1.ok());
+  EXPECT_EQ(u1->size(), 3u);
+}
+
 TEST_F(StoreTest, UnspecifiedCategoryIsStoredAsTranscriptAndNanosTruncated) {
   v1::Message m = MakeMessage("acme", "u1", "c1", 1, T0());
   m.set_category(v1::CATEGORY_UNSPECIFIED);

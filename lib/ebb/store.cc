@@ -471,8 +471,13 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
         last_indexed->bound == bound) {
       continue;
     }
-    last_indexed = LastIndexed{m.conversation(), m.user(), bucket,
-                               m.category(),     bound,    tenant_number};
+    // Views into `original`, which outlives the loop; `m` may be a copy.
+    last_indexed = LastIndexed{original.conversation(),
+                               original.user(),
+                               bucket,
+                               m.category(),
+                               bound,
+                               tenant_number};
     for (std::string entry :
          {internal::ConversationBucketKey(tenant_number, m.conversation(),
                                           bucket, m.category()),

@@ -211,8 +211,8 @@ class Store {
   absl::Status Append(const v1::Message& message);
 
   // Stores all of `messages` atomically: either every one is stored or, on any
-  // error, none is. Errors as Append, prefixed with the failing message's index
-  // ("message 3 of 1000: ...").
+  // error, none is. Errors as Append, prefixed with the failing message's
+  // 0-based index ("append: message 3 of 1000: ...").
   absl::Status AppendBatch(absl::Span<const v1::Message> messages);
 
   // The conversation's unexpired messages, in seq order. Empty (not NotFound)
