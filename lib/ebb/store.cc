@@ -264,6 +264,17 @@ class Store::Impl {
   // Registers tenants not yet in the snapshot; returns the view to use.
   absl::StatusOr<RetentionState::View> EnsureTenants(
       const std::vector<absl::string_view>& tenants);
+  // Calls fn(value, header) for each message of `conversation` in `bucket`
+  // that has not expired under `cutoffs`: the one place reads apply the expiry
+  // rule to messages. Messages whose header cannot be decoded are skipped and
+  // counted in *undecodable.
+  template <typename Fn>
+  absl::Status ScanLiveMessages(TenantNumber tenant,
+                                absl::string_view conversation,
+                                ExpiryBucket bucket,
+                                const CategoryCutoffs& cutoffs,
+                                absl::string_view operation,
+                                uint64_t* undecodable, Fn&& fn) const;
   // Scans [prefix, successor(prefix)) of `cf`, calling fn(key, value) per
   // entry.
   template <typename Fn>
@@ -301,6 +312,25 @@ absl::Status Store::Impl::ScanPrefix(rocksdb::ColumnFamilyHandle* cf,
     fn(View(it->key()), View(it->value()));
   }
   return ToAbslStatus(it->status(), operation);
+}
+
+template <typename Fn>
+absl::Status Store::Impl::ScanLiveMessages(
+    TenantNumber tenant, absl::string_view conversation, ExpiryBucket bucket,
+    const CategoryCutoffs& cutoffs, absl::string_view operation,
+    uint64_t* undecodable, Fn&& fn) const {
+  return ScanPrefix(messages_cf(),
+                    internal::MessageKeyPrefix(bucket, tenant, conversation),
+                    operation, [&](absl::string_view, absl::string_view value) {
+                      std::optional<RecordHeader> header =
+                          internal::DecodeRecordHeader(value);
+                      if (!header.has_value()) {
+                        ++*undecodable;
+                        return;
+                      }
+                      if (internal::IsExpired(cutoffs, *header)) return;
+                      fn(value, *header);
+                    });
 }
 
 absl::Status Store::Impl::ValidateMessage(const v1::Message& m) const {
@@ -566,26 +596,17 @@ absl::StatusOr<std::vector<v1::Message>> Store::Impl::ReadConversation(
   uint64_t undecodable = 0;
   out.reserve(32);
   for (ExpiryBucket bucket : buckets) {
-    EBB_RETURN_IF_ERROR(
-        ScanPrefix(messages_cf(),
-                   internal::MessageKeyPrefix(bucket, *number, conversation),
-                   "read conversation: messages",
-                   [&](absl::string_view, absl::string_view value) {
-                     std::optional<RecordHeader> header =
-                         internal::DecodeRecordHeader(value);
-                     if (!header.has_value()) {
-                       ++undecodable;
-                       return;
-                     }
-                     if (internal::IsExpired(cutoffs, *header)) return;
-                     absl::StatusOr<v1::Message> message =
-                         internal::DecodeMessageRecord(value);
-                     if (!message.ok()) {
-                       ++undecodable;
-                       return;
-                     }
-                     out.push_back(*std::move(message));
-                   }));
+    EBB_RETURN_IF_ERROR(ScanLiveMessages(
+        *number, conversation, bucket, cutoffs, "read conversation: messages",
+        &undecodable, [&](absl::string_view value, const RecordHeader&) {
+          absl::StatusOr<v1::Message> message =
+              internal::DecodeMessageRecord(value);
+          if (!message.ok()) {
+            ++undecodable;
+            return;
+          }
+          out.push_back(*std::move(message));
+        }));
   }
   if (undecodable > 0) {
     reads_skipped_undecodable_.fetch_add(undecodable,
@@ -649,21 +670,12 @@ absl::StatusOr<std::vector<ConversationInfo>> Store::Impl::ListConversations(
       }));
   for (const Candidate& candidate : candidates) {
     std::optional<absl::Time> last;
-    EBB_RETURN_IF_ERROR(ScanPrefix(
-        messages_cf(),
-        internal::MessageKeyPrefix(candidate.bucket, *number,
-                                   candidate.conversation),
-        "list conversations: messages",
-        [&](absl::string_view, absl::string_view value) {
-          std::optional<RecordHeader> header =
-              internal::DecodeRecordHeader(value);
-          if (!header.has_value()) {
-            ++undecodable;
-            return;
-          }
-          if (internal::IsExpired(cutoffs, *header)) return;
+    EBB_RETURN_IF_ERROR(ScanLiveMessages(
+        *number, candidate.conversation, candidate.bucket, cutoffs,
+        "list conversations: messages", &undecodable,
+        [&](absl::string_view, const RecordHeader& header) {
           const absl::Time created_at =
-              absl::FromUnixMicros(header->created_at_micros);
+              absl::FromUnixMicros(header.created_at_micros);
           last = last.has_value() ? std::max(*last, created_at) : created_at;
         }));
     if (!last.has_value()) continue;
