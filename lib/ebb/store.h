@@ -50,6 +50,11 @@
 // the day their retention runs out, so a night's purge can drop whole files:
 // see docs/storage-layout.md.
 //
+// Memory: besides RocksDB's own (block cache, memtables), a Store keeps two
+// bounded in-process caches: index entries it has written (so appends do not
+// rewrite them) and which expiry days hold each conversation (so reads skip an
+// index seek); about 30 MiB at most together.
+//
 // Thread safety: a Store is safe to use from many threads at once, except
 // Close() (and the destructor), which must not run while other calls are in
 // flight.
