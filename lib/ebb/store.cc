@@ -834,16 +834,19 @@ absl::StatusOr<StoreStats> Store::Impl::Stats() {
         db_->NewIterator(rocksdb::ReadOptions(), cf));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       const uint64_t bytes = it->key().size() + it->value().size();
-      auto tenant = internal::TenantAt(View(it->key()), tenant_offset);
-      auto header = internal::DecodeRecordHeader(View(it->value()));
-      if (!tenant.has_value() || !header.has_value()) {
-        ++counts->undecodable;
-      } else if (internal::IsExpired(cutoffs.ForTenant(*tenant), *header)) {
-        ++counts->expired;
-        counts->expired_bytes += bytes;
-      } else {
-        ++counts->live;
-        counts->live_bytes += bytes;
+      switch (internal::ClassifyRecord(cutoffs, View(it->key()), tenant_offset,
+                                       View(it->value()))) {
+        case internal::RecordState::kUndecodable:
+          ++counts->undecodable;
+          break;
+        case internal::RecordState::kExpired:
+          ++counts->expired;
+          counts->expired_bytes += bytes;
+          break;
+        case internal::RecordState::kLive:
+          ++counts->live;
+          counts->live_bytes += bytes;
+          break;
       }
     }
     return ToAbslStatus(it->status(), "stats: scan");

@@ -32,17 +32,17 @@ rocksdb::CompactionFilter::Decision RetentionFilter::FilterV2(
       value_type != ValueType::kMergeOperand) {
     return Decision::kKeep;
   }
-  const std::optional<TenantNumber> tenant =
-      TenantAt(absl::string_view(key.data(), key.size()), tenant_offset_);
-  const std::optional<RecordHeader> header = DecodeRecordHeader(
-      absl::string_view(existing_value.data(), existing_value.size()));
-  if (!tenant.has_value() || !header.has_value()) {
-    ++undecodable_;
-    return Decision::kKeep;
-  }
-  if (IsExpired(cutoffs_.ForTenant(*tenant), *header)) {
-    ++dropped_;
-    return Decision::kRemove;
+  switch (ClassifyRecord(
+      cutoffs_, absl::string_view(key.data(), key.size()), tenant_offset_,
+      absl::string_view(existing_value.data(), existing_value.size()))) {
+    case RecordState::kLive:
+      return Decision::kKeep;
+    case RecordState::kExpired:
+      ++dropped_;
+      return Decision::kRemove;
+    case RecordState::kUndecodable:
+      ++undecodable_;
+      return Decision::kKeep;
   }
   return Decision::kKeep;
 }

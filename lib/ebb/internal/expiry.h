@@ -24,9 +24,11 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "lib/ebb/internal/key_codec.h"
 #include "lib/ebb/internal/record_codec.h"
@@ -73,6 +75,25 @@ class ExpiryCutoffs {
   CategoryCutoffs defaults_;
   absl::flat_hash_map<TenantNumber, CategoryCutoffs> tenants_;
 };
+
+enum class RecordState { kLive, kExpired, kUndecodable };
+
+// The decision for one record as RocksDB stores it: the tenant number at
+// `tenant_offset` of `key`, the header at the start of `value`. kUndecodable
+// when either cannot be read: such a record is kept and counted, never dropped
+// or served. Used by the compaction filter and by full-store scans, so they
+// cannot disagree. Inline: the filter calls it for every record.
+inline RecordState ClassifyRecord(const ExpiryCutoffs& cutoffs,
+                                  absl::string_view key, size_t tenant_offset,
+                                  absl::string_view value) {
+  const std::optional<TenantNumber> tenant = TenantAt(key, tenant_offset);
+  const std::optional<RecordHeader> header = DecodeRecordHeader(value);
+  if (!tenant.has_value() || !header.has_value()) {
+    return RecordState::kUndecodable;
+  }
+  return IsExpired(cutoffs.ForTenant(*tenant), *header) ? RecordState::kExpired
+                                                        : RecordState::kLive;
+}
 
 }  // namespace ebb::internal
 

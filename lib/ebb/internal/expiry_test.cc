@@ -68,5 +68,26 @@ TEST(ExpiryTest, CutoffsAreLookedUpPerTenantWithDefaultsForTheRest) {
   EXPECT_FALSE(IsExpired(table.ForTenant(8), h));
 }
 
+TEST(ExpiryTest, ClassifyRecordReadsTenantAndHeaderAsStored) {
+  CategoryCutoffs defaults;
+  defaults.micros.fill(100);
+  CategoryCutoffs tenant7;
+  tenant7.micros.fill(200);
+  const ExpiryCutoffs table(defaults, {{7, tenant7}});
+  std::string value;
+  AppendRecordHeader({v1::CATEGORY_TRANSCRIPT, 150}, &value);
+  EXPECT_EQ(ClassifyRecord(table, MessageKey(1, 7, "c", 1),
+                           kMessageKeyTenantOffset, value),
+            RecordState::kExpired);
+  EXPECT_EQ(ClassifyRecord(table, MessageKey(1, 8, "c", 1),
+                           kMessageKeyTenantOffset, value),
+            RecordState::kLive);
+  EXPECT_EQ(ClassifyRecord(table, "ab", kMessageKeyTenantOffset, value),
+            RecordState::kUndecodable);
+  EXPECT_EQ(ClassifyRecord(table, MessageKey(1, 7, "c", 1),
+                           kMessageKeyTenantOffset, "short"),
+            RecordState::kUndecodable);
+}
+
 }  // namespace
 }  // namespace ebb::internal
