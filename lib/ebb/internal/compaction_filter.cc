@@ -13,15 +13,21 @@
 namespace ebb::internal {
 
 RetentionFilter::RetentionFilter(ExpiryCutoffs cutoffs, size_t tenant_offset,
-                                 std::shared_ptr<FilterCounters> counters)
+                                 std::shared_ptr<FilterCounters> counters,
+                                 std::shared_ptr<const PolicySnapshot> snapshot)
     : cutoffs_(std::move(cutoffs)),
       tenant_offset_(tenant_offset),
-      counters_(std::move(counters)) {}
+      counters_(std::move(counters)),
+      snapshot_(std::move(snapshot)),
+      protections_(snapshot_ != nullptr && !snapshot_->protections().empty()
+                       ? &snapshot_->protections()
+                       : nullptr) {}
 
 RetentionFilter::~RetentionFilter() {
   counters_->dropped_expired.fetch_add(dropped_, std::memory_order_relaxed);
   counters_->kept_undecodable.fetch_add(undecodable_,
                                         std::memory_order_relaxed);
+  counters_->kept_held.fetch_add(held_, std::memory_order_relaxed);
 }
 
 rocksdb::CompactionFilter::Decision RetentionFilter::FilterV2(
@@ -38,6 +44,13 @@ rocksdb::CompactionFilter::Decision RetentionFilter::FilterV2(
     case RecordState::kLive:
       return Decision::kKeep;
     case RecordState::kExpired:
+      if (protections_ != nullptr &&
+          protections_->KeepsExpiredRecord(
+              absl::string_view(key.data(), key.size()),
+              tenant_offset_ == kMessageKeyTenantOffset)) {
+        ++held_;
+        return Decision::kKeep;
+      }
       ++dropped_;
       return Decision::kRemove;
     case RecordState::kUndecodable:
@@ -65,7 +78,8 @@ RetentionFilterFactory::CreateCompactionFilter(
     const rocksdb::CompactionFilter::Context& /*context*/) {
   const RetentionState::View view = state_->Observe();
   return std::make_unique<RetentionFilter>(view.snapshot->CutoffsAt(view.now),
-                                           tenant_offset_, counters_);
+                                           tenant_offset_, counters_,
+                                           view.snapshot);
 }
 
 }  // namespace ebb::internal

@@ -41,6 +41,8 @@ namespace ebb::internal {
 struct FilterCounters {
   std::atomic<uint64_t> dropped_expired{0};
   std::atomic<uint64_t> kept_undecodable{0};
+  // Expired records kept because a legal hold covers them.
+  std::atomic<uint64_t> kept_held{0};
 };
 
 // One per compaction or flush. Not thread-safe (RocksDB gives each thread its
@@ -48,8 +50,10 @@ struct FilterCounters {
 class RetentionFilter : public rocksdb::CompactionFilter {
  public:
   // `tenant_offset`: where keys of this column family keep the tenant number.
+  // `protections`: holds that keep expired records (may be null: none).
   RetentionFilter(ExpiryCutoffs cutoffs, size_t tenant_offset,
-                  std::shared_ptr<FilterCounters> counters);
+                  std::shared_ptr<FilterCounters> counters,
+                  std::shared_ptr<const PolicySnapshot> protections = nullptr);
   ~RetentionFilter() override;
 
   Decision FilterV2(int level, const rocksdb::Slice& key, ValueType value_type,
@@ -63,10 +67,14 @@ class RetentionFilter : public rocksdb::CompactionFilter {
   const ExpiryCutoffs cutoffs_;
   const size_t tenant_offset_;
   const std::shared_ptr<FilterCounters> counters_;
+  // Keeps the snapshot whose protections the filter consults alive.
+  const std::shared_ptr<const PolicySnapshot> snapshot_;
+  const Protections* const protections_;
   // Counted locally and added to counters_ once, in the destructor, so the
   // per-record path touches no shared cache line.
   mutable uint64_t dropped_ = 0;
   mutable uint64_t undecodable_ = 0;
+  mutable uint64_t held_ = 0;
 };
 
 class RetentionFilterFactory : public rocksdb::CompactionFilterFactory {

@@ -211,4 +211,11 @@ absl::StatusOr<PolicySnapshot> PolicySnapshot::WithPolicy(
   return copy;
 }
 
+PolicySnapshot PolicySnapshot::WithProtections(Protections protections) const {
+  PolicySnapshot next = *this;
+  protections.Prune();
+  next.protections_ = std::make_shared<const Protections>(std::move(protections));
+  return next;
+}
+
 }  // namespace ebb::internal

@@ -17,6 +17,7 @@
 #define EBB_INTERNAL_POLICY_SNAPSHOT_H_
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -27,6 +28,7 @@
 #include "ebb/v1/policy.pb.h"
 #include "lib/ebb/internal/expiry.h"
 #include "lib/ebb/internal/key_codec.h"
+#include "lib/ebb/internal/protections.h"
 
 namespace ebb::internal {
 
@@ -95,6 +97,11 @@ class PolicySnapshot {
   // number.
   absl::StatusOr<PolicySnapshot> WithPolicy(
       const v1::RetentionPolicy& policy) const;
+  // Replaces the holds, restrictions and pending erasures.
+  PolicySnapshot WithProtections(Protections protections) const;
+
+  // Holds, restrictions and pending erasures (never null).
+  const Protections& protections() const { return *protections_; }
 
  private:
   using Rules = std::array<EffectiveRule, kCategorySlots>;
@@ -113,6 +120,10 @@ class PolicySnapshot {
   Rules default_rules_;
   absl::flat_hash_map<std::string, Tenant> tenants_;
   TenantNumber next_tenant_number_ = 1;
+  // Shared between copies: snapshots are copied on every change, protections
+  // change rarely.
+  std::shared_ptr<const Protections> protections_ =
+      std::make_shared<const Protections>();
 };
 
 }  // namespace ebb::internal
