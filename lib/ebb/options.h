@@ -86,6 +86,15 @@ struct Options {
   // its day has passed; smaller files make that cut finer. Must be at least 64
   // KiB.
   size_t target_file_bytes = 16 << 20;
+
+  // How long audit records are kept before TrimAudit may remove them.
+  absl::Duration audit_retention = absl::Hours(24 * 365 * 6);
+
+  // Deadline of an erasure or export request, from when it was received.
+  absl::Duration request_deadline = absl::Hours(24 * 45);
+
+  // The longest one-time extension of a request's deadline.
+  absl::Duration max_request_extension = absl::Hours(24 * 45);
 };
 
 }  // namespace ebb

@@ -2,6 +2,8 @@
 
 #include "lib/ebb/store.h"
 
+#include "lib/ebb/store_impl.h"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -33,19 +35,40 @@
 #include "lib/ebb/internal/status_macros.h"
 #include "lib/ebb/internal/validation.h"
 #include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/sst_partitioner.h"
+#include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 
 namespace ebb {
 
-using internal::CategoryCutoffs;
-using internal::EffectiveRule;
-using internal::ExpiryBucket;
-using internal::PolicySnapshot;
-using internal::RecordHeader;
-using internal::RetentionState;
-using internal::TenantNumber;
-using internal::ToAbslStatus;
+namespace store_internal {
+
+std::string ScopedKey(absl::string_view prefix, TenantNumber tenant,
+                      v1::Scope scope, absl::string_view id) {
+  std::string key(prefix);
+  char buf[4];
+  absl::big_endian::Store32(buf, tenant);
+  key.append(buf, 4);
+  key.push_back(static_cast<char>(scope));
+  key.append(id.data(), id.size());
+  return key;
+}
+
+std::string RequestKey(absl::string_view tenant, absl::string_view request_id) {
+  std::string key = absl::StrCat(kRequestPrefix, tenant);
+  key.push_back('\0');
+  key.append(request_id.data(), request_id.size());
+  return key;
+}
+
+rocksdb::WriteOptions SyncWrite() {
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  return options;
+}
+
+}  // namespace store_internal
 
 namespace {
 
@@ -85,27 +108,12 @@ void PutPolicyRecord(rocksdb::ColumnFamilyHandle* meta,
   batch->Put(meta, HistoryKey(policy.tenant(), policy.version()), bytes);
 }
 
-// Metadata changes are rare and must survive a power cut once acknowledged.
-rocksdb::WriteOptions SyncWrite() {
-  rocksdb::WriteOptions options;
-  options.sync = true;
-  return options;
-}
-
 std::string EncodeTenantNumber(TenantNumber number) {
   char buf[4];
   absl::big_endian::Store32(buf, number);
   return std::string(buf, 4);
 }
 
-absl::string_view View(const rocksdb::Slice& s) {
-  return absl::string_view(s.data(), s.size());
-}
-
-bool StartsWith(const rocksdb::Slice& s, absl::string_view prefix) {
-  return s.size() >= prefix.size() &&
-         memcmp(s.data(), prefix.data(), prefix.size()) == 0;
-}
 
 std::string FormatTtl(absl::Duration ttl) {
   return ttl == absl::InfiniteDuration() ? "forever"
@@ -160,6 +168,22 @@ absl::Status ValidateOptions(const Options& options) {
   return absl::OkStatus();
 }
 
+// The audit record of `policy`'s rule for `category` as just set.
+v1::AuditRecord PolicyChangeRecord(const v1::RetentionPolicy& policy,
+                                   v1::DataCategory category, absl::Time now) {
+  v1::AuditRecord record =
+      NewAuditRecord(v1::AUDIT_POLICY_CHANGE, policy.tenant(), now);
+  record.set_scope(v1::SCOPE_TENANT);
+  record.set_category(category);
+  record.set_policy_version(policy.version());
+  for (const v1::RetentionRule& rule : policy.rules()) {
+    if (rule.category() == category && rule.has_ttl()) {
+      *record.mutable_ttl() = rule.ttl();
+    }
+  }
+  return record;
+}
+
 TenantPolicy ToTenantPolicy(const PolicySnapshot& snapshot,
                             absl::string_view tenant) {
   TenantPolicy out;
@@ -198,139 +222,6 @@ absl::StatusOr<TenantPolicy> PolicyRecordToTenantPolicy(
 }
 
 }  // namespace
-
-class Store::Impl {
- public:
-  Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
-       std::vector<rocksdb::ColumnFamilyHandle*> handles,
-       std::shared_ptr<RetentionState> state,
-       std::shared_ptr<internal::FilterCounters> message_counters,
-       std::shared_ptr<internal::FilterCounters> index_counters)
-      : options_(options),
-        db_(std::move(db)),
-        handles_(std::move(handles)),
-        state_(std::move(state)),
-        message_counters_(std::move(message_counters)),
-        index_counters_(std::move(index_counters)) {
-    write_options_.sync = options_.sync_writes;
-  }
-
-  ~Impl() { Close().IgnoreError(); }
-
-  absl::Status Close() {
-    if (db_ == nullptr) return absl::OkStatus();
-    // Debian's RocksDB keeps assertions on: every handle must go before the DB.
-    for (rocksdb::ColumnFamilyHandle* handle : handles_) {
-      db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
-    }
-    handles_.clear();
-    absl::Status status = ToAbslStatus(db_->Close(), "close");
-    db_.reset();
-    return status;
-  }
-
-  absl::Status CheckOpen(absl::string_view operation) const {
-    if (db_ == nullptr) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(operation, ": the store is closed"));
-    }
-    return absl::OkStatus();
-  }
-
-  rocksdb::ColumnFamilyHandle* meta_cf() const { return handles_[0]; }
-  rocksdb::ColumnFamilyHandle* messages_cf() const { return handles_[1]; }
-  rocksdb::ColumnFamilyHandle* index_cf() const { return handles_[2]; }
-
-  absl::Status AppendBatch(absl::Span<const v1::Message> messages, bool single);
-  absl::StatusOr<std::vector<v1::Message>> ReadConversation(
-      absl::string_view tenant, absl::string_view conversation);
-  absl::StatusOr<std::vector<ConversationInfo>> ListConversations(
-      absl::string_view tenant, absl::string_view user);
-  absl::StatusOr<TenantPolicy> SetPolicy(absl::string_view tenant,
-                                         v1::DataCategory category,
-                                         absl::Duration ttl);
-  absl::StatusOr<std::vector<TenantPolicy>> PolicyHistory(
-      absl::string_view tenant);
-  absl::StatusOr<StoreStats> Stats();
-  absl::Status CompactAll();
-  absl::Status ReconcileDefaultPolicy();
-
-  const std::shared_ptr<RetentionState>& state() const { return state_; }
-
- private:
-  // Checks everything about `m` that does not depend on the policy.
-  absl::Status ValidateMessage(const v1::Message& m) const;
-  // Registers tenants not yet in the snapshot; returns the view to use.
-  absl::StatusOr<RetentionState::View> EnsureTenants(
-      const std::vector<absl::string_view>& tenants);
-  // Calls fn(value, header) for each message of `conversation` in `bucket`
-  // that has not expired under `cutoffs`: the one place reads apply the expiry
-  // rule to messages. Messages whose header cannot be decoded are skipped and
-  // counted in *undecodable.
-  template <typename Fn>
-  absl::Status ScanLiveMessages(TenantNumber tenant,
-                                absl::string_view conversation,
-                                ExpiryBucket bucket,
-                                const CategoryCutoffs& cutoffs,
-                                absl::string_view operation,
-                                uint64_t* undecodable, Fn&& fn) const;
-  // Scans [prefix, successor(prefix)) of `cf`, calling fn(key, value) per
-  // entry.
-  template <typename Fn>
-  absl::Status ScanPrefix(rocksdb::ColumnFamilyHandle* cf,
-                          absl::string_view prefix, absl::string_view operation,
-                          Fn&& fn) const;
-
-  const Options options_;
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  std::shared_ptr<RetentionState> state_;
-  std::shared_ptr<internal::FilterCounters> message_counters_;
-  std::shared_ptr<internal::FilterCounters> index_counters_;
-  std::atomic<uint64_t> reads_skipped_undecodable_{0};
-  // About 100 bytes an entry: bounded at ~20 MiB.
-  internal::IndexWriteCache index_cache_{200'000};
-  // About 100 bytes a conversation: bounded at ~10 MiB.
-  internal::BucketCache bucket_cache_{100'000};
-  rocksdb::WriteOptions write_options_;
-};
-
-template <typename Fn>
-absl::Status Store::Impl::ScanPrefix(rocksdb::ColumnFamilyHandle* cf,
-                                     absl::string_view prefix,
-                                     absl::string_view operation,
-                                     Fn&& fn) const {
-  const std::string upper = internal::PrefixSuccessor(prefix);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions read_options;
-  if (!upper.empty()) read_options.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, cf));
-  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid();
-       it->Next()) {
-    if (!StartsWith(it->key(), prefix)) break;
-    fn(View(it->key()), View(it->value()));
-  }
-  return ToAbslStatus(it->status(), operation);
-}
-
-template <typename Fn>
-absl::Status Store::Impl::ScanLiveMessages(
-    TenantNumber tenant, absl::string_view conversation, ExpiryBucket bucket,
-    const CategoryCutoffs& cutoffs, absl::string_view operation,
-    uint64_t* undecodable, Fn&& fn) const {
-  return ScanPrefix(messages_cf(),
-                    internal::MessageKeyPrefix(bucket, tenant, conversation),
-                    operation, [&](absl::string_view, absl::string_view value) {
-                      std::optional<RecordHeader> header =
-                          internal::DecodeRecordHeader(value);
-                      if (!header.has_value()) {
-                        ++*undecodable;
-                        return;
-                      }
-                      if (internal::IsExpired(cutoffs, *header)) return;
-                      fn(value, *header);
-                    });
-}
 
 absl::Status Store::Impl::ValidateMessage(const v1::Message& m) const {
   EBB_RETURN_IF_ERROR(internal::ValidateId("tenant id", m.tenant()));
@@ -418,7 +309,15 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
       tenants.push_back(messages[i].tenant());
     }
   }
-  EBB_ASSIGN_OR_RETURN(const RetentionState::View view, EnsureTenants(tenants));
+  // Shared with other appends, exclusive with erasures and hold changes.
+  absl::ReaderMutexLock guard(&erase_mu_);
+  EBB_ASSIGN_OR_RETURN(RetentionState::View view, EnsureTenants(tenants));
+  if (!view.snapshot->protections().empty()) {
+    EBB_ASSIGN_OR_RETURN(view, ExtendUserHolds(messages, std::move(view)));
+  }
+  if (any_erasure_.load(std::memory_order_acquire)) {
+    EBB_RETURN_IF_ERROR(CheckNotErased(messages, view, where));
+  }
   const PolicySnapshot& snapshot = *view.snapshot;
   const absl::Time latest_allowed =
       view.now + options_.retention.max_clock_skew;
@@ -562,6 +461,12 @@ absl::StatusOr<std::vector<v1::Message>> Store::Impl::ReadConversation(
   const std::optional<TenantNumber> number = view.snapshot->FindTenant(tenant);
   if (!number.has_value()) return out;
   const CategoryCutoffs cutoffs = view.snapshot->CutoffsFor(tenant, view.now);
+  // Restricted users and erasures pending under a hold hide messages.
+  const internal::TenantProtections* protections =
+      view.snapshot->protections().Find(*number);
+  if (protections != nullptr && !protections->HidesAnything()) {
+    protections = nullptr;
+  }
 
   // Which buckets hold this conversation: from the cache, or from the index
   // (then cached). An entry whose bound has expired needs no visit; one whose
@@ -597,11 +502,17 @@ absl::StatusOr<std::vector<v1::Message>> Store::Impl::ReadConversation(
   for (ExpiryBucket bucket : buckets) {
     EBB_RETURN_IF_ERROR(ScanLiveMessages(
         *number, conversation, bucket, cutoffs, "read conversation: messages",
-        &undecodable, [&](absl::string_view value, const RecordHeader&) {
+        &undecodable,
+        [&](absl::string_view value, const RecordHeader& header) {
           absl::StatusOr<v1::Message> message =
               internal::DecodeMessageRecord(value);
           if (!message.ok()) {
             ++undecodable;
+            return;
+          }
+          if (protections != nullptr &&
+              protections->HidesMessage(conversation, message->user(),
+                                        header.created_at_micros)) {
             return;
           }
           out.push_back(*std::move(message));
@@ -637,6 +548,12 @@ absl::StatusOr<std::vector<ConversationInfo>> Store::Impl::ListConversations(
   const std::optional<TenantNumber> number = view.snapshot->FindTenant(tenant);
   if (!number.has_value()) return out;
   const CategoryCutoffs cutoffs = view.snapshot->CutoffsFor(tenant, view.now);
+  const internal::TenantProtections* protections =
+      view.snapshot->protections().Find(*number);
+  if (protections != nullptr && protections->HidesUser(user)) return out;
+  if (protections != nullptr && !protections->HidesAnything()) {
+    protections = nullptr;
+  }
   const std::string prefix = internal::UserConversationsPrefix(*number, user);
   // Index entries carry an upper bound on their messages' created_at, not the
   // newest one, so an entry that has not expired may still cover only expired
@@ -673,6 +590,11 @@ absl::StatusOr<std::vector<ConversationInfo>> Store::Impl::ListConversations(
         *number, candidate.conversation, candidate.bucket, cutoffs,
         "list conversations: messages", &undecodable,
         [&](absl::string_view, const RecordHeader& header) {
+          if (protections != nullptr &&
+              protections->HidesMessage(candidate.conversation, user,
+                                        header.created_at_micros)) {
+            return;
+          }
           const absl::Time created_at =
               absl::FromUnixMicros(header.created_at_micros);
           last = last.has_value() ? std::max(*last, created_at) : created_at;
@@ -748,8 +670,9 @@ absl::StatusOr<TenantPolicy> Store::Impl::SetPolicy(absl::string_view tenant,
             std::move(current), category, next.RuleFor(tenant, category), ttl,
             view.now);
         PutPolicyRecord(meta_cf(), changed, &batch);
-        EBB_RETURN_IF_ERROR(
-            ToAbslStatus(db_->Write(SyncWrite(), &batch), "set policy"));
+        std::vector<v1::AuditRecord> audit = {
+            PolicyChangeRecord(changed, category, view.now)};
+        EBB_RETURN_IF_ERROR(WriteAudited(&batch, &audit, "set policy"));
         EBB_ASSIGN_OR_RETURN(next, next.WithPolicy(changed));
         result = ToTenantPolicy(next, tenant);
         return std::optional<PolicySnapshot>(std::move(next));
@@ -775,8 +698,12 @@ absl::Status Store::Impl::ReconcileDefaultPolicy() {
     defaults.set_version(view.snapshot->defaults().version() + 1);
     rocksdb::WriteBatch batch;
     PutPolicyRecord(meta_cf(), defaults, &batch);
-    EBB_RETURN_IF_ERROR(ToAbslStatus(db_->Write(SyncWrite(), &batch),
-                                     "open: update default policy"));
+    std::vector<v1::AuditRecord> audit;
+    for (v1::DataCategory category : internal::kStoredCategories) {
+      audit.push_back(PolicyChangeRecord(defaults, category, view.now));
+    }
+    EBB_RETURN_IF_ERROR(
+        WriteAudited(&batch, &audit, "open: update default policy"));
     EBB_ASSIGN_OR_RETURN(PolicySnapshot next,
                          view.snapshot->WithPolicy(defaults));
     return std::optional<PolicySnapshot>(std::move(next));
@@ -952,6 +879,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
   db_options.keep_log_file_num = 5;
 
   rocksdb::ColumnFamilyOptions meta_options;
+  // Appends look up erasure markers here once a store has any: most lookups
+  // miss, and a Bloom filter answers those without reading blocks.
+  rocksdb::BlockBasedTableOptions meta_table;
+  meta_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  meta_options.table_factory.reset(
+      rocksdb::NewBlockBasedTableFactory(meta_table));
   rocksdb::ColumnFamilyOptions message_options;
   message_options.compaction_filter_factory =
       std::make_shared<internal::RetentionFilterFactory>(
@@ -1003,6 +936,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
           "\" is not supported (this build reads ", kFormatV1, ")"));
     }
   }
+
+  EBB_RETURN_IF_ERROR(impl->LoadAudit());
 
   // Tenants, policies and the stored default.
   absl::flat_hash_map<std::string, TenantNumber> tenants;
@@ -1061,8 +996,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
     }
     rocksdb::WriteBatch batch;
     PutPolicyRecord(impl->meta_cf(), defaults, &batch);
-    EBB_RETURN_IF_ERROR(ToAbslStatus(db->Write(SyncWrite(), &batch),
-                                     "open: write default policy"));
+    std::vector<v1::AuditRecord> audit;
+    for (v1::DataCategory category : internal::kStoredCategories) {
+      audit.push_back(
+          PolicyChangeRecord(defaults, category, options.clock->Now()));
+    }
+    EBB_RETURN_IF_ERROR(
+        impl->WriteAudited(&batch, &audit, "open: write default policy"));
     stored_defaults = std::move(defaults);
   }
   EBB_ASSIGN_OR_RETURN(
@@ -1073,6 +1013,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
           -> absl::StatusOr<std::optional<PolicySnapshot>> {
         return std::optional<PolicySnapshot>(std::move(loaded));
       }));
+  EBB_RETURN_IF_ERROR(impl->LoadProtections());
   EBB_RETURN_IF_ERROR(impl->ReconcileDefaultPolicy());
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
@@ -1132,5 +1073,106 @@ absl::StatusOr<std::vector<TenantPolicy>> Store::PolicyHistory(
 absl::StatusOr<StoreStats> Store::Stats() { return impl_->Stats(); }
 
 absl::Status Store::CompactAll() { return impl_->CompactAll(); }
+
+absl::StatusOr<EraseResult> Store::EraseConversation(
+    absl::string_view tenant, absl::string_view conversation,
+    const EraseOptions& options) {
+  return impl_->Erase(v1::SCOPE_CONVERSATION, tenant, conversation, options);
+}
+
+absl::StatusOr<EraseResult> Store::EraseUser(absl::string_view tenant,
+                                             absl::string_view user,
+                                             const EraseOptions& options) {
+  return impl_->Erase(v1::SCOPE_USER, tenant, user, options);
+}
+
+absl::StatusOr<EraseResult> Store::EraseTenant(absl::string_view tenant,
+                                               const EraseOptions& options) {
+  return impl_->Erase(v1::SCOPE_TENANT, tenant, "", options);
+}
+
+absl::Status Store::SetHold(absl::string_view tenant, v1::Scope scope,
+                            absl::string_view id, absl::string_view reason,
+                            absl::string_view set_by) {
+  return impl_->SetHold(tenant, scope, id, reason, set_by);
+}
+
+absl::StatusOr<std::vector<EraseResult>> Store::ClearHold(
+    absl::string_view tenant, v1::Scope scope, absl::string_view id,
+    absl::string_view cleared_by) {
+  return impl_->ClearHold(tenant, scope, id, cleared_by);
+}
+
+absl::StatusOr<std::vector<v1::Hold>> Store::ListHolds(
+    absl::string_view tenant) {
+  return impl_->ListHolds(tenant);
+}
+
+absl::Status Store::SetRestriction(absl::string_view tenant,
+                                   absl::string_view user) {
+  return impl_->SetRestriction(tenant, user, true);
+}
+
+absl::Status Store::ClearRestriction(absl::string_view tenant,
+                                     absl::string_view user) {
+  return impl_->SetRestriction(tenant, user, false);
+}
+
+absl::StatusOr<ExportSummary> Store::Export(
+    absl::string_view tenant, absl::string_view user,
+    const ExportOptions& options,
+    absl::FunctionRef<absl::Status(absl::string_view line)> sink) {
+  return impl_->Export(tenant, user, options, sink);
+}
+
+absl::StatusOr<v1::Request> Store::OpenRequest(absl::string_view tenant,
+                                               absl::string_view request_id,
+                                               v1::RequestKind kind,
+                                               absl::string_view user,
+                                               absl::Time received_at) {
+  return impl_->OpenRequest(tenant, request_id, kind, user, received_at);
+}
+
+absl::StatusOr<v1::Request> Store::ExtendRequest(absl::string_view tenant,
+                                                 absl::string_view request_id,
+                                                 absl::Duration by,
+                                                 absl::string_view reason) {
+  return impl_->ExtendRequest(tenant, request_id, by, reason);
+}
+
+absl::StatusOr<std::vector<v1::Request>> Store::ListRequests(
+    bool overdue_only) {
+  return impl_->ListRequests(overdue_only);
+}
+
+absl::StatusOr<AuditVerification> Store::VerifyAudit() {
+  return impl_->VerifyAudit();
+}
+
+absl::Status Store::ExportAudit(
+    absl::FunctionRef<absl::Status(const v1::AuditRecord&)> sink) {
+  return impl_->ExportAudit(sink);
+}
+
+absl::StatusOr<std::vector<v1::AuditRecord>> Store::FindAudit(
+    absl::string_view tenant, v1::Scope scope, absl::string_view id) {
+  return impl_->FindAudit(tenant, scope, id);
+}
+
+absl::StatusOr<uint64_t> Store::TrimAudit() { return impl_->TrimAudit(); }
+
+absl::StatusOr<std::string> Store::PseudonymFor(absl::string_view tenant,
+                                                v1::Scope scope,
+                                                absl::string_view id) {
+  EBB_RETURN_IF_ERROR(impl_->CheckOpen("pseudonym"));
+  EBB_RETURN_IF_ERROR(internal::ValidateId("tenant id", tenant));
+  if (scope != v1::SCOPE_USER && scope != v1::SCOPE_CONVERSATION) {
+    return absl::InvalidArgumentError(
+        "pseudonym: scope must be user or conversation");
+  }
+  EBB_RETURN_IF_ERROR(internal::ValidateId(
+      scope == v1::SCOPE_USER ? "user id" : "conversation id", id));
+  return impl_->PseudonymOf(tenant, scope, id);
+}
 
 }  // namespace ebb

@@ -96,6 +96,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "absl/functional/function_ref.h"
+#include "ebb/v1/audit.pb.h"
 #include "ebb/v1/message.pb.h"
 #include "lib/ebb/options.h"
 
@@ -163,6 +165,71 @@ struct StoreStats {
   // RocksDB's live SST files, all column families.
   uint64_t sst_files = 0;
   uint64_t sst_bytes = 0;
+};
+
+// How an erasure is recorded.
+struct EraseOptions {
+  // Required: why the data is erased (END_USER_REQUEST, CHILD_DATA, ...).
+  v1::ErasureReason reason = v1::ERASURE_REASON_UNSPECIFIED;
+  // The caller's request id (optional, an id like any other). With one, the
+  // erasure completes that request (see OpenRequest), or records it as received
+  // and completed at once.
+  std::string request_id;
+  // When the request was received, for a request not opened before; the
+  // clock's now if InfinitePast().
+  absl::Time received_at = absl::InfinitePast();
+};
+
+// What an erasure did.
+struct EraseResult {
+  // True when a legal hold covers some of the data: it is hidden from reads at
+  // once and erased when the last hold covering it is lifted.
+  bool pending = false;
+  // Data of the scope created at or before this is erased, and appends to the
+  // scope created at or before it are refused from now on. It is the clock's
+  // now plus max_clock_skew, because a message stamped that far ahead may
+  // already be stored.
+  absl::Time cutoff;
+  // What was (or, if pending, will be) removed: stored messages, including
+  // expired ones not yet compacted away; conversations; key + value bytes.
+  uint64_t messages = 0;
+  uint64_t conversations = 0;
+  uint64_t bytes = 0;
+  // The audit record of this erasure.
+  uint64_t audit_seq = 0;
+};
+
+// How Export reads.
+struct ExportOptions {
+  // Also export messages a legal hold keeps past their expiry or past an
+  // erasure (never returned by normal reads).
+  bool include_held = false;
+  // Replace user and conversation ids by their pseudonyms (as in the audit
+  // ledger).
+  bool anonymise = false;
+  // As EraseOptions: the access request this export answers, if any.
+  std::string request_id;
+  absl::Time received_at = absl::InfinitePast();
+};
+
+struct ExportSummary {
+  uint64_t messages = 0;
+  uint64_t lines = 0;
+};
+
+// The result of checking the audit ledger's hash chain.
+struct AuditVerification {
+  bool ok = true;
+  uint64_t records = 0;    // records checked
+  uint64_t first_seq = 0;  // the first kept record (after trimming), 0 if none
+  uint64_t last_seq = 0;   // the head's sequence number
+  // Hex SHA-256 of the last record: anchor it elsewhere to detect a rewrite of
+  // the whole ledger.
+  std::string head_hash;
+  // When !ok: the first sequence number that is missing, changed, out of
+  // place or does not follow its predecessor, and what is wrong with it.
+  uint64_t first_bad_seq = 0;
+  std::string problem;
 };
 
 class Store {
@@ -269,6 +336,127 @@ class Store {
   // files that still hold copies of them. Rewrites all data: the nightly purge
   // (a later release) removes expired data in bulk instead. Returns when done.
   absl::Status CompactAll();
+
+  // ------------------------------------------------------------ erasure
+  //
+  // Each call erases the scope's data logically at once and atomically: when
+  // it returns OK no read returns any of it, and a crash at any point leaves
+  // either all of it erased and audited or none of it. Messages and their index
+  // entries are deleted with range deletions, so compaction and the purge
+  // remove them in bulk. Erasing what holds no data still records the erasure
+  // and guards against it: after an erasure, Append refuses messages of that
+  // conversation, user or tenant created at or before EraseResult::cutoff
+  // (FailedPrecondition), so a retry, replay or restored backup cannot bring
+  // the data back. Later messages (new conversations) are accepted.
+  //
+  // A user's data is every conversation the user appears in. Under a legal
+  // hold the erasure is recorded as pending (audited), the data is hidden from
+  // reads but kept, and it is erased when the last covering hold is lifted.
+  //
+  // Errors: InvalidArgument for an invalid id or request id, or an unspecified
+  // reason; errors from RocksDB. Nothing is written on error.
+  absl::StatusOr<EraseResult> EraseConversation(absl::string_view tenant,
+                                                absl::string_view conversation,
+                                                const EraseOptions& options);
+  absl::StatusOr<EraseResult> EraseUser(absl::string_view tenant,
+                                        absl::string_view user,
+                                        const EraseOptions& options);
+  absl::StatusOr<EraseResult> EraseTenant(absl::string_view tenant,
+                                          const EraseOptions& options);
+
+  // ------------------------------------------------------------ holds
+  //
+  // A legal hold on a tenant (scope SCOPE_TENANT, id ""), an end user or a
+  // conversation: while it stands, neither expiry nor erasure removes the data
+  // it covers. Expired data under hold is not returned by normal reads, only by
+  // Export with include_held. Setting a hold that exists already is
+  // AlreadyExists; clearing one that does not is NotFound. Audited.
+  absl::Status SetHold(absl::string_view tenant, v1::Scope scope,
+                       absl::string_view id, absl::string_view reason,
+                       absl::string_view set_by);
+  // Lifts the hold and carries out every pending erasure no other hold still
+  // covers; returns what those erasures did.
+  absl::StatusOr<std::vector<EraseResult>> ClearHold(
+      absl::string_view tenant, v1::Scope scope, absl::string_view id,
+      absl::string_view cleared_by);
+  // The tenant's holds, or every tenant's when `tenant` is empty.
+  absl::StatusOr<std::vector<v1::Hold>> ListHolds(absl::string_view tenant);
+
+  // Restriction of processing on an end user (GDPR Art. 18, LGPD blocking):
+  // the data is kept, expires as usual, but no normal read returns it until the
+  // restriction is lifted; Export still does. AlreadyExists / NotFound as for
+  // holds. Audited.
+  absl::Status SetRestriction(absl::string_view tenant,
+                              absl::string_view user);
+  absl::Status ClearRestriction(absl::string_view tenant,
+                                absl::string_view user);
+
+  // ------------------------------------------------------------ export
+  //
+  // Streams, as JSON lines passed one at a time to `sink`, every message of
+  // `user` that is neither expired nor erased (restricted ones included), in
+  // the format `ebb get` prints and `ebb ingest` reads, grouped by
+  // conversation; then the user's holds, restriction and requests as lines
+  // with a "record" field. Memory stays bounded whatever the user's volume.
+  // A sink error stops the export and is returned.
+  absl::StatusOr<ExportSummary> Export(
+      absl::string_view tenant, absl::string_view user,
+      const ExportOptions& options,
+      absl::FunctionRef<absl::Status(absl::string_view line)> sink);
+
+  // ------------------------------------------------------------ requests
+  //
+  // Erasure and export requests, with deadlines: due_at = received_at +
+  // Options::request_deadline (45 days by default), extendable once by up to
+  // Options::max_request_extension with a reason. Erase* and Export with a
+  // request id complete the request.
+
+  // Records a request as received (state REQUEST_OPEN). AlreadyExists if the
+  // tenant has a request with this id.
+  absl::StatusOr<v1::Request> OpenRequest(absl::string_view tenant,
+                                          absl::string_view request_id,
+                                          v1::RequestKind kind,
+                                          absl::string_view user,
+                                          absl::Time received_at);
+  // Extends the deadline once. FailedPrecondition if already extended or
+  // completed; InvalidArgument for a non-positive or too long extension or an
+  // empty reason; NotFound for an unknown request.
+  absl::StatusOr<v1::Request> ExtendRequest(absl::string_view tenant,
+                                            absl::string_view request_id,
+                                            absl::Duration by,
+                                            absl::string_view reason);
+  // Every request (sorted by tenant, id); with `overdue_only`, those not
+  // completed whose due_at has passed.
+  absl::StatusOr<std::vector<v1::Request>> ListRequests(bool overdue_only);
+
+  // ------------------------------------------------------------ audit ledger
+  //
+  // Every erasure, hold, restriction, policy change and request appends a
+  // record, in the same atomic write as the change it records. Records carry
+  // no message text and no raw user or conversation id: those are
+  // pseudonymised with HMAC-SHA256 under a per-tenant key.
+
+  // Checks the hash chain from its start (or its trimmed checkpoint) to the
+  // head. Tampering is reported in the result, not as an error; errors are
+  // RocksDB's.
+  absl::StatusOr<AuditVerification> VerifyAudit();
+  // Every record, oldest first.
+  absl::Status ExportAudit(
+      absl::FunctionRef<absl::Status(const v1::AuditRecord&)> sink);
+  // The records about a user or conversation (by pseudonym) or, for
+  // SCOPE_TENANT, every record of the tenant.
+  absl::StatusOr<std::vector<v1::AuditRecord>> FindAudit(
+      absl::string_view tenant, v1::Scope scope, absl::string_view id);
+  // Deletes records older than Options::audit_retention, keeping the rest
+  // verifiable: a checkpoint holds the hash of the last trimmed record and an
+  // AUDIT_LEDGER_TRIM record repeats it inside the chain. Returns how many
+  // records were trimmed.
+  absl::StatusOr<uint64_t> TrimAudit();
+
+  // The pseudonym the ledger uses for a user or conversation id of `tenant`.
+  absl::StatusOr<std::string> PseudonymFor(absl::string_view tenant,
+                                           v1::Scope scope,
+                                           absl::string_view id);
 
  private:
   class Impl;

@@ -11,7 +11,13 @@ bool TenantProtections::Empty() const {
 bool TenantProtections::HidesMessage(absl::string_view conversation,
                                      absl::string_view user,
                                      int64_t created_at_micros) const {
-  if (restricted_users.contains(user)) return true;
+  return restricted_users.contains(user) ||
+         ErasurePendingCovers(conversation, user, created_at_micros);
+}
+
+bool TenantProtections::ErasurePendingCovers(absl::string_view conversation,
+                                             absl::string_view user,
+                                             int64_t created_at_micros) const {
   if (tenant_erased_through.has_value() &&
       created_at_micros <= *tenant_erased_through) {
     return true;

@@ -33,8 +33,9 @@ struct TenantProtections {
   bool tenant_held = false;
   absl::flat_hash_set<std::string> held_conversations;
   absl::flat_hash_set<std::string> held_users;
-  // Conversations of held users -> how many held users they belong to.
-  absl::flat_hash_map<std::string, int> conversations_of_held_users;
+  // Conversations of held users -> the held users they belong to.
+  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>>
+      conversations_of_held_users;
   absl::flat_hash_set<std::string> restricted_users;
   // Erasures pending under a hold: data created at or before the cutoff
   // (µs since the epoch) is hidden from reads.
@@ -59,6 +60,10 @@ struct TenantProtections {
   // or a pending erasure covers it.
   bool HidesMessage(absl::string_view conversation, absl::string_view user,
                     int64_t created_at_micros) const;
+  // Whether an erasure pending under a hold covers the message.
+  bool ErasurePendingCovers(absl::string_view conversation,
+                            absl::string_view user,
+                            int64_t created_at_micros) const;
   // Whether normal reads must not return anything of the user (restricted or
   // pending erasure of all of their data).
   bool HidesUser(absl::string_view user) const;

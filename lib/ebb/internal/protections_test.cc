@@ -37,7 +37,7 @@ TEST(ProtectionsTest, UserHoldKeepsUserEntriesAndTheirConversations) {
   Protections p;
   TenantProtections& t = p.Mutable(kTenant);
   t.held_users.insert("u");
-  t.conversations_of_held_users["c1"] = 1;
+  t.conversations_of_held_users["c1"].insert("u");
   EXPECT_TRUE(p.KeepsExpiredRecord(
       UserConversationKey(kTenant, "u", "c9", 0x00000100,
                           v1::CATEGORY_TRANSCRIPT),

@@ -1,0 +1,347 @@
+// Copyright ebb authors.
+//
+// Store::Impl, shared by the .cc files that implement Store: store.cc (open,
+// append, read, policies), store_erasure.cc (erasure, holds, restriction),
+// store_export.cc (export, requests) and store_audit.cc (the audit ledger).
+// Private to //lib:store.
+
+#ifndef EBB_STORE_IMPL_H_
+#define EBB_STORE_IMPL_H_
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "ebb/v1/audit.pb.h"
+#include "ebb/v1/message.pb.h"
+#include "lib/ebb/internal/audit_chain.h"
+#include "lib/ebb/internal/bucket_cache.h"
+#include "lib/ebb/internal/compaction_filter.h"
+#include "lib/ebb/internal/expiry.h"
+#include "lib/ebb/internal/index_write_cache.h"
+#include "lib/ebb/internal/key_codec.h"
+#include "lib/ebb/internal/policy_snapshot.h"
+#include "lib/ebb/internal/protections.h"
+#include "lib/ebb/internal/record_codec.h"
+#include "lib/ebb/internal/retention_state.h"
+#include "lib/ebb/internal/rocksdb_status.h"
+#include "lib/ebb/store.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+
+namespace ebb {
+
+using internal::CategoryCutoffs;
+using internal::EffectiveRule;
+using internal::ExpiryBucket;
+using internal::PolicySnapshot;
+using internal::RecordHeader;
+using internal::RetentionState;
+using internal::TenantNumber;
+using internal::ToAbslStatus;
+
+namespace store_internal {
+
+inline absl::string_view View(const rocksdb::Slice& s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+inline bool StartsWith(const rocksdb::Slice& s, absl::string_view prefix) {
+  return s.size() >= prefix.size() &&
+         memcmp(s.data(), prefix.data(), prefix.size()) == 0;
+}
+
+// Metadata keys of the default column family.
+inline constexpr char kStoreSecretKey[] = "secret";
+// erased/ + tenant u32 + scope byte + pseudonym -> cutoff µs (i64 BE)
+inline constexpr char kErasedPrefix[] = "erased/";
+// pending/ + tenant u32 + scope byte + raw id -> v1::PendingErasure
+inline constexpr char kPendingPrefix[] = "pending/";
+// hold/ + tenant u32 + scope byte + raw id -> v1::Hold
+inline constexpr char kHoldPrefix[] = "hold/";
+// restrict/ + tenant u32 + raw user -> v1::Restriction
+inline constexpr char kRestrictPrefix[] = "restrict/";
+// request/ + tenant + \0 + request id -> v1::Request
+inline constexpr char kRequestPrefix[] = "request/";
+
+// prefix + tenant number + scope byte + id.
+std::string ScopedKey(absl::string_view prefix, TenantNumber tenant,
+                      v1::Scope scope, absl::string_view id);
+std::string RequestKey(absl::string_view tenant, absl::string_view request_id);
+// Metadata changes are rare and must survive a power cut once acknowledged.
+rocksdb::WriteOptions SyncWrite();
+// A new audit record stamped with `now`.
+v1::AuditRecord NewAuditRecord(v1::AuditAction action,
+                               absl::string_view tenant, absl::Time now);
+
+}  // namespace store_internal
+
+using store_internal::NewAuditRecord;
+using store_internal::StartsWith;
+using store_internal::SyncWrite;
+using store_internal::View;
+
+class Store::Impl {
+ public:
+  Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
+       std::vector<rocksdb::ColumnFamilyHandle*> handles,
+       std::shared_ptr<RetentionState> state,
+       std::shared_ptr<internal::FilterCounters> message_counters,
+       std::shared_ptr<internal::FilterCounters> index_counters)
+      : options_(options),
+        db_(std::move(db)),
+        handles_(std::move(handles)),
+        state_(std::move(state)),
+        message_counters_(std::move(message_counters)),
+        index_counters_(std::move(index_counters)) {
+    write_options_.sync = options_.sync_writes;
+  }
+
+  ~Impl() { Close().IgnoreError(); }
+
+  absl::Status Close() {
+    if (db_ == nullptr) return absl::OkStatus();
+    // Debian's RocksDB keeps assertions on: every handle must go before the DB.
+    for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+      db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    }
+    handles_.clear();
+    absl::Status status = ToAbslStatus(db_->Close(), "close");
+    db_.reset();
+    return status;
+  }
+
+  absl::Status CheckOpen(absl::string_view operation) const {
+    if (db_ == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(operation, ": the store is closed"));
+    }
+    return absl::OkStatus();
+  }
+
+  rocksdb::ColumnFamilyHandle* meta_cf() const { return handles_[0]; }
+  rocksdb::ColumnFamilyHandle* messages_cf() const { return handles_[1]; }
+  rocksdb::ColumnFamilyHandle* index_cf() const { return handles_[2]; }
+
+  absl::Status AppendBatch(absl::Span<const v1::Message> messages, bool single);
+  absl::StatusOr<std::vector<v1::Message>> ReadConversation(
+      absl::string_view tenant, absl::string_view conversation);
+  absl::StatusOr<std::vector<ConversationInfo>> ListConversations(
+      absl::string_view tenant, absl::string_view user);
+  absl::StatusOr<TenantPolicy> SetPolicy(absl::string_view tenant,
+                                         v1::DataCategory category,
+                                         absl::Duration ttl);
+  absl::StatusOr<std::vector<TenantPolicy>> PolicyHistory(
+      absl::string_view tenant);
+  absl::StatusOr<StoreStats> Stats();
+  absl::Status CompactAll();
+  absl::Status ReconcileDefaultPolicy();
+
+  const std::shared_ptr<RetentionState>& state() const { return state_; }
+
+  // Erasure, holds, restriction (store_erasure.cc).
+  absl::StatusOr<EraseResult> Erase(v1::Scope scope, absl::string_view tenant,
+                                    absl::string_view id,
+                                    const EraseOptions& options);
+  absl::Status SetHold(absl::string_view tenant, v1::Scope scope,
+                       absl::string_view id, absl::string_view reason,
+                       absl::string_view set_by);
+  absl::StatusOr<std::vector<EraseResult>> ClearHold(
+      absl::string_view tenant, v1::Scope scope, absl::string_view id,
+      absl::string_view cleared_by);
+  absl::StatusOr<std::vector<v1::Hold>> ListHolds(absl::string_view tenant);
+  absl::Status SetRestriction(absl::string_view tenant, absl::string_view user,
+                              bool restricted);
+  // Loads holds, restrictions and pending erasures at Open.
+  absl::Status LoadProtections();
+
+  // Export and requests (store_export.cc).
+  absl::StatusOr<ExportSummary> Export(
+      absl::string_view tenant, absl::string_view user,
+      const ExportOptions& options,
+      absl::FunctionRef<absl::Status(absl::string_view line)> sink);
+  absl::StatusOr<v1::Request> OpenRequest(absl::string_view tenant,
+                                          absl::string_view request_id,
+                                          v1::RequestKind kind,
+                                          absl::string_view user,
+                                          absl::Time received_at);
+  absl::StatusOr<v1::Request> ExtendRequest(absl::string_view tenant,
+                                            absl::string_view request_id,
+                                            absl::Duration by,
+                                            absl::string_view reason);
+  absl::StatusOr<std::vector<v1::Request>> ListRequests(bool overdue_only);
+
+  // The audit ledger (store_audit.cc).
+  // Loads the store secret and the ledger head at Open (creating the secret
+  // in a new store).
+  absl::Status LoadAudit();
+  // Seals `records` (in order) onto the chain, puts them and the new head into
+  // `batch`, writes it synced, and fills in each record's seq. Serialised: the
+  // chain has one writer at a time.
+  absl::Status WriteAudited(rocksdb::WriteBatch* batch,
+                            std::vector<v1::AuditRecord>* records,
+                            absl::string_view operation);
+  absl::StatusOr<AuditVerification> VerifyAudit();
+  absl::Status ExportAudit(
+      absl::FunctionRef<absl::Status(const v1::AuditRecord&)> sink);
+  absl::StatusOr<std::vector<v1::AuditRecord>> FindAudit(
+      absl::string_view tenant, v1::Scope scope, absl::string_view id);
+  absl::StatusOr<uint64_t> TrimAudit();
+  // The ledger pseudonym of a user or conversation id.
+  std::string PseudonymOf(absl::string_view tenant, v1::Scope scope,
+                          absl::string_view id) const;
+
+ private:
+  // Refuses messages that an erasure covers (the resurrection guard).
+  // REQUIRES: erase_mu_ held (shared).
+  absl::Status CheckNotErased(
+      absl::Span<const v1::Message> messages, const RetentionState::View& view,
+      absl::FunctionRef<std::string(size_t)> where);
+  // Makes the conversations of held users that `messages` start known to the
+  // holds, before they are written. REQUIRES: erase_mu_ held (shared).
+  absl::StatusOr<RetentionState::View> ExtendUserHolds(
+      absl::Span<const v1::Message> messages, RetentionState::View view);
+  // Removes (or with batch == nullptr only counts) the conversation's messages
+  // created at or before `cutoff_micros`, and its index entries where nothing
+  // is left. Adds to *result.
+  absl::Status EraseConversationData(TenantNumber tenant,
+                                     absl::string_view conversation,
+                                     int64_t cutoff_micros,
+                                     rocksdb::WriteBatch* batch,
+                                     EraseResult* result);
+  // Removes (or counts) all of a tenant's messages and index entries with
+  // range deletions. Only valid when nothing of the tenant is newer than the
+  // erasure's cutoff (no pending erasure).
+  absl::Status EraseTenantData(TenantNumber tenant, rocksdb::WriteBatch* batch,
+                               EraseResult* result);
+  // Carries out the tenant's pending erasures that no hold covers any more.
+  absl::StatusOr<std::vector<EraseResult>> ReleasePendingErasures(
+      absl::string_view tenant, TenantNumber number,
+      const RetentionState::View& view);
+  // Copies the protections, applies `change`, writes `batch` with `records`
+  // sealed onto the audit chain (if batch is not null), then publishes: all
+  // under the retention state's lock, so no reader or compaction sees the
+  // change before it is durable, nor misses it after.
+  absl::Status UpdateProtections(
+      absl::FunctionRef<void(internal::Protections*)> change,
+      rocksdb::WriteBatch* batch, std::vector<v1::AuditRecord>* records,
+      absl::string_view operation);
+  // Whether a hold covers the scope's data now.
+  bool IsHeld(const internal::TenantProtections* protections, v1::Scope scope,
+              absl::string_view id,
+              const std::vector<std::string>& conversations) const;
+  // The distinct conversations the user index lists for `user`.
+  absl::StatusOr<std::vector<std::string>> ConversationsOfUser(
+      TenantNumber tenant, absl::string_view user);
+  // The request record for `request_id`, if stored.
+  absl::StatusOr<std::optional<v1::Request>> GetRequest(
+      absl::string_view tenant, absl::string_view request_id);
+  // Adds to `batch` the request completed (or pending) by an erasure or
+  // export, and returns the audit record of its receipt if it is new.
+  absl::StatusOr<std::optional<v1::AuditRecord>> CompleteRequest(
+      absl::string_view tenant, absl::string_view request_id,
+      v1::RequestKind kind, v1::Scope scope, absl::string_view subject,
+      absl::Time received_at, bool pending, absl::Time now,
+      rocksdb::WriteBatch* batch);
+
+  // Checks everything about `m` that does not depend on the policy.
+  absl::Status ValidateMessage(const v1::Message& m) const;
+  // Registers tenants not yet in the snapshot; returns the view to use.
+  absl::StatusOr<RetentionState::View> EnsureTenants(
+      const std::vector<absl::string_view>& tenants);
+  // Calls fn(value, header) for each message of `conversation` in `bucket`
+  // that has not expired under `cutoffs`: the one place reads apply the expiry
+  // rule to messages. Messages whose header cannot be decoded are skipped and
+  // counted in *undecodable.
+  template <typename Fn>
+  absl::Status ScanLiveMessages(TenantNumber tenant,
+                                absl::string_view conversation,
+                                ExpiryBucket bucket,
+                                const CategoryCutoffs& cutoffs,
+                                absl::string_view operation,
+                                uint64_t* undecodable, Fn&& fn) const;
+  // Scans [prefix, successor(prefix)) of `cf`, calling fn(key, value) per
+  // entry.
+  template <typename Fn>
+  absl::Status ScanPrefix(rocksdb::ColumnFamilyHandle* cf,
+                          absl::string_view prefix, absl::string_view operation,
+                          Fn&& fn) const;
+
+  const Options options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::shared_ptr<RetentionState> state_;
+  std::shared_ptr<internal::FilterCounters> message_counters_;
+  std::shared_ptr<internal::FilterCounters> index_counters_;
+  std::atomic<uint64_t> reads_skipped_undecodable_{0};
+  // About 100 bytes an entry: bounded at ~20 MiB.
+  internal::IndexWriteCache index_cache_{200'000};
+  // About 100 bytes a conversation: bounded at ~10 MiB.
+  internal::BucketCache bucket_cache_{100'000};
+  rocksdb::WriteOptions write_options_;
+
+  // Appends hold it shared, erasures and hold changes exclusively: an erasure
+  // sees every append either before it (and erases it) or after it (and the
+  // guard checks it).
+  absl::Mutex erase_mu_;
+  // Whether any erasure marker exists: appends skip the guard's lookups until
+  // the first erasure.
+  std::atomic<bool> any_erasure_{false};
+
+  std::string store_secret_;  // set once at Open
+  absl::Mutex audit_mu_;
+  internal::ChainPosition audit_head_ ABSL_GUARDED_BY(audit_mu_);
+};
+
+template <typename Fn>
+absl::Status Store::Impl::ScanPrefix(rocksdb::ColumnFamilyHandle* cf,
+                                     absl::string_view prefix,
+                                     absl::string_view operation,
+                                     Fn&& fn) const {
+  const std::string upper = internal::PrefixSuccessor(prefix);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read_options;
+  if (!upper.empty()) read_options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, cf));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid();
+       it->Next()) {
+    if (!StartsWith(it->key(), prefix)) break;
+    fn(View(it->key()), View(it->value()));
+  }
+  return ToAbslStatus(it->status(), operation);
+}
+
+template <typename Fn>
+absl::Status Store::Impl::ScanLiveMessages(
+    TenantNumber tenant, absl::string_view conversation, ExpiryBucket bucket,
+    const CategoryCutoffs& cutoffs, absl::string_view operation,
+    uint64_t* undecodable, Fn&& fn) const {
+  return ScanPrefix(messages_cf(),
+                    internal::MessageKeyPrefix(bucket, tenant, conversation),
+                    operation, [&](absl::string_view, absl::string_view value) {
+                      std::optional<RecordHeader> header =
+                          internal::DecodeRecordHeader(value);
+                      if (!header.has_value()) {
+                        ++*undecodable;
+                        return;
+                      }
+                      if (internal::IsExpired(cutoffs, *header)) return;
+                      fn(value, *header);
+                    });
+}
+
+
+}  // namespace ebb
+
+#endif  // EBB_STORE_IMPL_H_
