@@ -816,7 +816,11 @@ absl::Status Store::Impl::CompactAll() {
   // (shared/notes/rocksdb-purge-facts.md).
   compact.bottommost_level_compaction =
       rocksdb::BottommostLevelCompaction::kForce;
-  for (rocksdb::ColumnFamilyHandle* cf : {messages_cf(), index_cf()}) {
+  // The metadata too: deleted holds, restrictions and pending erasures name
+  // users, and only a bottommost compaction drops their old values and
+  // tombstones.
+  for (rocksdb::ColumnFamilyHandle* cf :
+       {messages_cf(), index_cf(), meta_cf()}) {
     EBB_RETURN_IF_ERROR(ToAbslStatus(
         db_->CompactRange(compact, cf, nullptr, nullptr), "compact"));
   }
