@@ -2,6 +2,10 @@
 
 #include "lib/ebb/report_json.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/json_util.h"
 #include "lib/ebb/duration.h"
 #include "lib/ebb/json.h"
 #include "rapidjson/stringbuffer.h"
@@ -26,6 +30,11 @@ void Field(Writer& w, const char* key, absl::string_view value) {
 void Field(Writer& w, const char* key, uint64_t value) {
   Key(w, key);
   w.Uint64(value);
+}
+
+// Without this overload a string literal value would convert to bool.
+void Field(Writer& w, const char* key, const char* value) {
+  Field(w, key, absl::string_view(value));
 }
 
 void Field(Writer& w, const char* key, bool value) {
@@ -114,6 +123,77 @@ std::string StatsToJson(const StoreStats& s) {
   w.EndObject();
   w.EndObject();
   return Done(buffer);
+}
+
+std::string EraseResultToJson(absl::string_view tenant,
+                              const EraseResult& result) {
+  const v1::Scope scope = result.scope;
+  const absl::string_view id = result.id;
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  Field(w, "tenant", tenant);
+  if (scope == v1::SCOPE_USER) Field(w, "user", id);
+  if (scope == v1::SCOPE_CONVERSATION) Field(w, "conversation", id);
+  Field(w, "scope",
+        absl::string_view(scope == v1::SCOPE_TENANT ? "tenant"
+                          : scope == v1::SCOPE_USER ? "user"
+                                                    : "conversation"));
+  Field(w, "pending", result.pending);
+  Field(w, "cutoff", FormatRfc3339(result.cutoff));
+  Field(w, "messages", result.messages);
+  Field(w, "conversations", result.conversations);
+  Field(w, "bytes", result.bytes);
+  Field(w, "audit_seq", result.audit_seq);
+  w.EndObject();
+  return Done(buffer);
+}
+
+std::string AuditVerificationToJson(const AuditVerification& v) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  Field(w, "ok", v.ok);
+  Field(w, "records", v.records);
+  Field(w, "first_seq", v.first_seq);
+  Field(w, "last_seq", v.last_seq);
+  Field(w, "head_hash", v.head_hash);
+  if (!v.ok) {
+    Field(w, "first_bad_seq", v.first_bad_seq);
+    Field(w, "problem", v.problem);
+  }
+  w.EndObject();
+  return Done(buffer);
+}
+
+std::string ProtoToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options)
+           .ok()) {
+    // Only a message with invalid UTF-8 in a string fails; ebb validates
+    // every string it stores, so this marks a damaged record.
+    return "{\"error\":\"record cannot be printed as JSON\"}";
+  }
+  return json;
+}
+
+absl::StatusOr<v1::ErasureReason> ParseErasureReason(absl::string_view name) {
+  v1::ErasureReason reason;
+  if (v1::ErasureReason_Parse(absl::AsciiStrToUpper(name), &reason) &&
+      reason != v1::ERASURE_REASON_UNSPECIFIED) {
+    return reason;
+  }
+  std::vector<std::string> names;
+  const google::protobuf::EnumDescriptor* d = v1::ErasureReason_descriptor();
+  for (int i = 0; i < d->value_count(); ++i) {
+    if (d->value(i)->number() == 0) continue;
+    names.push_back(absl::AsciiStrToLower(d->value(i)->name()));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown reason \"", name, "\"; expected one of ",
+                   absl::StrJoin(names, ", ")));
 }
 
 }  // namespace ebb

@@ -24,7 +24,9 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
 #include "lib/ebb/store.h"
 
 namespace ebb {
@@ -44,6 +46,24 @@ std::string ConversationInfoToJson(absl::string_view tenant,
 // tenants; policies; compaction_filter {dropped_expired, kept_undecodable};
 // reads_skipped_undecodable; sst {files, bytes}.
 std::string StatsToJson(const StoreStats& stats);
+
+// An erasure's outcome: {"tenant", "user"|"conversation" (the id erased, absent
+// for a whole tenant), "scope", "pending", "cutoff", "messages",
+// "conversations", "bytes", "audit_seq"}.
+std::string EraseResultToJson(absl::string_view tenant,
+                              const EraseResult& result);
+
+// {"ok", "records", "first_seq", "last_seq", "head_hash"[, "first_bad_seq",
+// "problem"]}.
+std::string AuditVerificationToJson(const AuditVerification& verification);
+
+// A stored record (audit record, hold, request) as protobuf's canonical JSON
+// with the .proto field names (tenant, request_id, ...), on one line.
+std::string ProtoToJson(const google::protobuf::Message& message);
+
+// "END_USER_REQUEST" or "end_user_request" -> v1::END_USER_REQUEST.
+// InvalidArgument listing the accepted names otherwise.
+absl::StatusOr<v1::ErasureReason> ParseErasureReason(absl::string_view name);
 
 }  // namespace ebb
 

@@ -1103,8 +1103,8 @@ absl::Status Store::SetHold(absl::string_view tenant, v1::Scope scope,
 
 absl::StatusOr<std::vector<EraseResult>> Store::ClearHold(
     absl::string_view tenant, v1::Scope scope, absl::string_view id,
-    absl::string_view cleared_by) {
-  return impl_->ClearHold(tenant, scope, id, cleared_by);
+    absl::string_view cleared_by, absl::string_view reason) {
+  return impl_->ClearHold(tenant, scope, id, cleared_by, reason);
 }
 
 absl::StatusOr<std::vector<v1::Hold>> Store::ListHolds(

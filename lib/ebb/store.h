@@ -182,6 +182,9 @@ struct EraseOptions {
 
 // What an erasure did.
 struct EraseResult {
+  // What was erased: SCOPE_TENANT, or a user or conversation and its id.
+  v1::Scope scope = v1::SCOPE_UNSPECIFIED;
+  std::string id;
   // True when a legal hold covers some of the data: it is hidden from reads at
   // once and erased when the last hold covering it is lifted.
   bool pending = false;
@@ -375,10 +378,11 @@ class Store {
                        absl::string_view id, absl::string_view reason,
                        absl::string_view set_by);
   // Lifts the hold and carries out every pending erasure no other hold still
-  // covers; returns what those erasures did.
+  // covers; returns what those erasures did. `reason` (optional) is recorded
+  // in the audit record; without one the hold's own reason is.
   absl::StatusOr<std::vector<EraseResult>> ClearHold(
       absl::string_view tenant, v1::Scope scope, absl::string_view id,
-      absl::string_view cleared_by);
+      absl::string_view cleared_by, absl::string_view reason = "");
   // The tenant's holds, or every tenant's when `tenant` is empty.
   absl::StatusOr<std::vector<v1::Hold>> ListHolds(absl::string_view tenant);
 

@@ -324,6 +324,8 @@ absl::StatusOr<EraseResult> Store::Impl::Erase(v1::Scope scope,
       view.snapshot->protections().Find(number);
 
   EraseResult result;
+  result.scope = scope;
+  result.id = std::string(id);
   result.cutoff = view.now + options_.retention.max_clock_skew;
   const int64_t cutoff_micros = internal::ToMicrosFloor(result.cutoff);
   const std::string subject =
@@ -576,8 +578,11 @@ absl::Status Store::Impl::SetHold(absl::string_view tenant, v1::Scope scope,
 
 absl::StatusOr<std::vector<EraseResult>> Store::Impl::ClearHold(
     absl::string_view tenant, v1::Scope scope, absl::string_view id,
-    absl::string_view cleared_by) {
+    absl::string_view cleared_by, absl::string_view reason) {
   EBB_RETURN_IF_ERROR(CheckOpen("hold clear"));
+  if (!reason.empty()) {
+    EBB_RETURN_IF_ERROR(ValidateNote("hold clear reason", reason));
+  }
   EBB_RETURN_IF_ERROR(internal::ValidateId("tenant id", tenant));
   EBB_RETURN_IF_ERROR(ValidateScope("hold clear", scope, id));
   EBB_RETURN_IF_ERROR(ValidateNote("hold cleared by", cleared_by));
@@ -609,7 +614,7 @@ absl::StatusOr<std::vector<EraseResult>> Store::Impl::ClearHold(
   if (scope != v1::SCOPE_TENANT) {
     record.set_subject(PseudonymOf(tenant, scope, id));
   }
-  record.set_note(hold.reason());
+  record.set_note(reason.empty() ? hold.reason() : std::string(reason));
   record.set_actor(std::string(cleared_by));
   std::vector<v1::AuditRecord> records = {std::move(record)};
   EBB_RETURN_IF_ERROR(UpdateProtections(
@@ -687,6 +692,8 @@ absl::StatusOr<std::vector<EraseResult>> Store::Impl::ReleasePendingErasures(
     if (IsHeld(protections, p.scope(), p.id(), conversations)) continue;
 
     EraseResult result;
+    result.scope = p.scope();
+    result.id = p.id();
     EBB_ASSIGN_OR_RETURN(result.cutoff,
                          internal::FromProtoTimestamp(p.cutoff()));
     const int64_t cutoff_micros = internal::ToMicrosFloor(result.cutoff);

@@ -159,7 +159,7 @@ class Store::Impl {
                        absl::string_view set_by);
   absl::StatusOr<std::vector<EraseResult>> ClearHold(
       absl::string_view tenant, v1::Scope scope, absl::string_view id,
-      absl::string_view cleared_by);
+      absl::string_view cleared_by, absl::string_view reason);
   absl::StatusOr<std::vector<v1::Hold>> ListHolds(absl::string_view tenant);
   absl::Status SetRestriction(absl::string_view tenant, absl::string_view user,
                               bool restricted);

@@ -3,9 +3,10 @@
 // `ebb`: the command line for an ebb store. A thin main(): parse flags (CLI11),
 // build Options, call the library, print JSON, map the Status to an exit code.
 //
-// Exit codes: 0 success; 1 the store refused or failed the operation (or, for
-// ingest, some lines were rejected); 2 usage error (unknown flag, bad flag
-// value, missing argument).
+// Exit codes (exit_codes.h): 0 success; 1 the store refused or failed the
+// operation (for ingest, some lines were rejected; for audit verify, the ledger
+// does not verify); 2 usage error (unknown flag, bad flag value, missing
+// argument).
 
 #include <algorithm>
 #include <cerrno>
@@ -28,14 +29,12 @@
 #include "lib/ebb/options.h"
 #include "lib/ebb/report_json.h"
 #include "lib/ebb/store.h"
+#include "tools/ebb/exit_codes.h"
 #include "tools/ebb/line_reader.h"
+#include "tools/ebb/privacy_commands.h"
 
 namespace ebb {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 
 // A JSON line may escape every byte of a 1 MiB message (\u00XX is 6 bytes), so
 // allow well above max_message_bytes; the store enforces the real limit.
@@ -58,12 +57,6 @@ struct Flags {
   absl::Duration parsed_ttl;
   v1::DataCategory parsed_category = v1::CATEGORY_TRANSCRIPT;
 };
-
-int Fail(absl::string_view command, const absl::Status& status) {
-  std::cerr << "ebb " << command << ": " << status.message() << " ("
-            << absl::StatusCodeToString(status.code()) << ")\n";
-  return kExitFailed;
-}
 
 int Usage(absl::string_view message) {
   std::cerr << "ebb: " << message
@@ -249,7 +242,8 @@ int Main(int argc, char** argv) {
       "ebb: chat transcripts kept exactly as long as each tenant's retention "
       "policy allows.\n\n"
       "Exit codes: 0 success; 1 the store refused or failed the operation (for "
-      "ingest: some lines were rejected); 2 usage error.",
+      "ingest: some lines were rejected; for audit verify: the ledger does not "
+      "verify); 2 usage error.",
       "ebb"};
   app.require_subcommand(1);
   app.fallthrough();  // global flags may also follow the subcommand
@@ -324,6 +318,7 @@ int Main(int argc, char** argv) {
       "compact",
       "Force a full compaction so every expired record leaves the disk, then "
       "print stats as 'ebb stats' does");
+  PrivacyCommands privacy(app);
 
   try {
     app.parse(argc, argv);
@@ -346,6 +341,7 @@ int Main(int argc, char** argv) {
     flags.parsed_ttl = *ttl;
     flags.parsed_category = *category;
   }
+  if (absl::Status s = privacy.Check(); !s.ok()) return Usage(s.message());
   absl::StatusOr<Options> options = MakeOptions(flags);
   if (!options.ok()) return Usage(options.status().message());
   // A read of a mistyped path must not leave an empty store behind.
@@ -374,6 +370,8 @@ int Main(int argc, char** argv) {
     code = RunStats(store);
   else if (compact->parsed())
     code = RunCompact(store);
+  else if (privacy.parsed())
+    code = privacy.Run(store);
 
   if (absl::Status closed = store.Close(); !closed.ok() && code == kExitOk) {
     return Fail("close", closed);
