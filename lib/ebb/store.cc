@@ -811,6 +811,7 @@ absl::StatusOr<StoreStats> Store::Impl::Stats() {
 
 absl::Status Store::Impl::CompactAll() {
   EBB_RETURN_IF_ERROR(CheckOpen("compact"));
+  EBB_RETURN_IF_ERROR(ExpireDue().status());
   rocksdb::CompactRangeOptions compact;
   // kForce, not kForceOptimized: the latter silently skips files in RocksDB 7.8
   // (shared/notes/rocksdb-purge-facts.md).
@@ -890,9 +891,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
   meta_options.table_factory.reset(
       rocksdb::NewBlockBasedTableFactory(meta_table));
   rocksdb::ColumnFamilyOptions message_options;
+  // Messages leave by expiry only once ExpireDue has audited it.
   message_options.compaction_filter_factory =
       std::make_shared<internal::RetentionFilterFactory>(
-          state, internal::kMessageKeyTenantOffset, message_counters);
+          state, internal::kMessageKeyTenantOffset, message_counters,
+          internal::RetentionFilterFactory::Drop::kExpiredAndAudited);
   // Cut files where the expiry day changes, so a day that has passed can be
   // dropped as whole files.
   message_options.sst_partitioner_factory =
@@ -1018,6 +1021,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
         return std::optional<PolicySnapshot>(std::move(loaded));
       }));
   EBB_RETURN_IF_ERROR(impl->LoadProtections());
+  EBB_RETURN_IF_ERROR(impl->LoadExpiredThrough());
   EBB_RETURN_IF_ERROR(impl->ReconcileDefaultPolicy());
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
@@ -1077,6 +1081,8 @@ absl::StatusOr<std::vector<TenantPolicy>> Store::PolicyHistory(
 absl::StatusOr<StoreStats> Store::Stats() { return impl_->Stats(); }
 
 absl::Status Store::CompactAll() { return impl_->CompactAll(); }
+
+absl::StatusOr<ExpiryReport> Store::ExpireDue() { return impl_->ExpireDue(); }
 
 absl::StatusOr<EraseResult> Store::EraseConversation(
     absl::string_view tenant, absl::string_view conversation,

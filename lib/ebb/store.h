@@ -167,6 +167,28 @@ struct StoreStats {
   uint64_t sst_bytes = 0;
 };
 
+// Expiry carried out for one tenant, category and creation day.
+struct ExpiryGroup {
+  std::string tenant;
+  v1::DataCategory category = v1::CATEGORY_UNSPECIFIED;
+  absl::Time created_day;  // midnight UTC starting the creation day
+  uint64_t messages = 0;   // deleted
+  uint64_t conversations = 0;
+  uint64_t bytes = 0;        // key + value bytes deleted
+  uint64_t held_back = 0;    // expired, but kept by a legal hold
+  uint64_t audit_seq = 0;    // its AUDIT_EXPIRE record
+};
+
+// What ExpireDue did.
+struct ExpiryReport {
+  absl::Time now;
+  std::vector<ExpiryGroup> groups;  // by tenant, category, day
+  uint64_t messages = 0;
+  uint64_t bytes = 0;
+  uint64_t held_back = 0;
+  uint64_t ranges_deleted = 0;  // range deletions written
+};
+
 // How an erasure is recorded.
 struct EraseOptions {
   // Required: why the data is erased (END_USER_REQUEST, CHILD_DATA, ...).
@@ -333,11 +355,25 @@ class Store {
   // read of the data: meant for operators and tests, not hot paths.
   absl::StatusOr<StoreStats> Stats();
 
-  // Forces a full compaction of the message and index column families down to
-  // the bottom level, so the compaction filter removes every record expired at
-  // the clock's now, then flushes every memtable so RocksDB can delete WAL
-  // files that still hold copies of them. Rewrites all data: the nightly purge
-  // (a later release) removes expired data in bulk instead. Returns when done.
+  // Carries out expiry: for each tenant and category, deletes the messages
+  // that have expired since the last call (range deletions over runs of
+  // consecutive expired keys, which compaction then drops in bulk) and, in
+  // the same atomic write, appends one AUDIT_EXPIRE record per tenant,
+  // category and creation day with the counts. Messages a legal hold covers
+  // are counted as held back and kept; they are expired (and audited) when
+  // the hold is lifted. The nightly purge runs this first.
+  //
+  // The compaction filter drops a message only once its expiry has been
+  // carried out here, so nothing leaves the disk by expiry unaudited; reads
+  // never return expired messages either way.
+  absl::StatusOr<ExpiryReport> ExpireDue();
+
+  // Runs ExpireDue, then forces a full compaction of every column family
+  // down to the bottom level (so expired and erased records, their range
+  // tombstones and deleted metadata leave the SST files), then flushes every
+  // memtable so RocksDB can delete WAL files that still hold copies of them.
+  // Rewrites all data: the nightly purge (a later release) removes expired
+  // data in bulk instead. Returns when done.
   absl::Status CompactAll();
 
   // ------------------------------------------------------------ erasure

@@ -642,6 +642,27 @@ absl::StatusOr<std::vector<EraseResult>> Store::Impl::ClearHold(
         }
       },
       &batch, &records, "hold clear"));
+  // What the hold kept past its expiry is expired (and audited) now, unless
+  // another hold covers it.
+  std::vector<std::string> released;
+  if (scope == v1::SCOPE_CONVERSATION) {
+    released.emplace_back(id);
+  } else if (scope == v1::SCOPE_USER) {
+    EBB_ASSIGN_OR_RETURN(released, ConversationsOfUser(*number, id));
+  } else {
+    const std::string prefix =
+        absl::StrCat(TenantKeyPrefix("", *number),
+                     std::string(1, internal::kConversationBucketsTag));
+    EBB_RETURN_IF_ERROR(ScanPrefix(
+        index_cf(), prefix, "hold clear: index",
+        [&](absl::string_view key, absl::string_view) {
+          const absl::string_view c = ConversationIn(key, prefix.size());
+          if (released.empty() || released.back() != c) {
+            released.emplace_back(c);
+          }
+        }));
+  }
+  EBB_RETURN_IF_ERROR(ExpireReleased(tenant, *number, released));
   return ReleasePendingErasures(tenant, *number, state_->Observe());
 }
 

@@ -74,6 +74,9 @@ inline constexpr char kHoldPrefix[] = "hold/";
 inline constexpr char kRestrictPrefix[] = "restrict/";
 // request/ + tenant + \0 + request id -> v1::Request
 inline constexpr char kRequestPrefix[] = "request/";
+// expired/ + tenant u32 -> the tenant's "expired through" watermarks, one i64
+// BE (µs) per category slot (policy_snapshot.h)
+inline constexpr char kExpiredThroughPrefix[] = "expired/";
 
 // prefix + tenant number + scope byte + id.
 std::string ScopedKey(absl::string_view prefix, TenantNumber tenant,
@@ -181,6 +184,16 @@ class Store::Impl {
                                             absl::Duration by,
                                             absl::string_view reason);
   absl::StatusOr<std::vector<v1::Request>> ListRequests(bool overdue_only);
+
+  // Expiry with its audit records (store_expiry.cc).
+  absl::StatusOr<ExpiryReport> ExpireDue();
+  // Loads the "expired through" watermarks at Open.
+  absl::Status LoadExpiredThrough();
+  // After a hold is lifted: deletes and audits the messages of
+  // `conversations` that expired while held (below the watermark) and that
+  // no other hold covers.
+  absl::Status ExpireReleased(absl::string_view tenant, TenantNumber number,
+                              const std::vector<std::string>& conversations);
 
   // The audit ledger (store_audit.cc).
   // Loads the store secret and the ledger head at Open (creating the secret

@@ -62,10 +62,11 @@ rocksdb::CompactionFilter::Decision RetentionFilter::FilterV2(
 
 RetentionFilterFactory::RetentionFilterFactory(
     std::shared_ptr<const RetentionState> state, size_t tenant_offset,
-    std::shared_ptr<FilterCounters> counters)
+    std::shared_ptr<FilterCounters> counters, Drop drop)
     : state_(std::move(state)),
       tenant_offset_(tenant_offset),
-      counters_(std::move(counters)) {}
+      counters_(std::move(counters)),
+      drop_(drop) {}
 
 bool RetentionFilterFactory::ShouldFilterTableFileCreation(
     rocksdb::TableFileCreationReason reason) const {
@@ -77,9 +78,10 @@ std::unique_ptr<rocksdb::CompactionFilter>
 RetentionFilterFactory::CreateCompactionFilter(
     const rocksdb::CompactionFilter::Context& /*context*/) {
   const RetentionState::View view = state_->Observe();
-  return std::make_unique<RetentionFilter>(view.snapshot->CutoffsAt(view.now),
-                                           tenant_offset_, counters_,
-                                           view.snapshot);
+  return std::make_unique<RetentionFilter>(
+      drop_ == Drop::kExpiredNow ? view.snapshot->CutoffsAt(view.now)
+                                 : view.snapshot->ExpiredThroughCutoffs(),
+      tenant_offset_, counters_, view.snapshot);
 }
 
 }  // namespace ebb::internal

@@ -81,9 +81,19 @@ class RetentionFilterFactory : public rocksdb::CompactionFilterFactory {
  public:
   // `state` must outlive the factory's use by RocksDB (the store closes the DB
   // before releasing it).
+  // Which records count as expired for the filter.
+  enum class Drop {
+    // Expired at the compaction's now (the index: entries expire with the
+    // data they point to, and need no audit record of their own).
+    kExpiredNow,
+    // Below the tenant's "expired through" watermark only (messages: their
+    // expiry is audited by Store::ExpireDue first; see policy_snapshot.h).
+    kExpiredAndAudited,
+  };
   RetentionFilterFactory(std::shared_ptr<const RetentionState> state,
                          size_t tenant_offset,
-                         std::shared_ptr<FilterCounters> counters);
+                         std::shared_ptr<FilterCounters> counters,
+                         Drop drop = Drop::kExpiredNow);
 
   // Filters flushes too: data that expired while in the memtable (a shortened
   // policy) need not reach the disk at all.
@@ -99,6 +109,7 @@ class RetentionFilterFactory : public rocksdb::CompactionFilterFactory {
   const std::shared_ptr<const RetentionState> state_;
   const size_t tenant_offset_;
   const std::shared_ptr<FilterCounters> counters_;
+  const Drop drop_;
 };
 
 }  // namespace ebb::internal

@@ -116,5 +116,51 @@ TEST(RetentionFilterFactoryTest, UsesTheStateSnapshotAndClock) {
   }
 }
 
+TEST(RetentionFilterFactoryTest, AuditedModeDropsOnlyBelowTheWatermark) {
+  v1::RetentionPolicy defaults;
+  for (v1::DataCategory c : kStoredCategories) {
+    v1::RetentionRule* r = defaults.add_rules();
+    r->set_category(c);
+    *r->mutable_ttl() = ToProtoDuration(absl::Hours(24));
+  }
+  absl::StatusOr<PolicySnapshot> snapshot = PolicySnapshot::Build(
+      defaults, {{"acme", 9}}, {});
+  ASSERT_TRUE(snapshot.ok());
+  auto clock = std::make_shared<ManualClock>(kNow);
+  auto state = std::make_shared<RetentionState>(clock, *std::move(snapshot));
+  RetentionFilterFactory factory(
+      state, kMessageKeyTenantOffset, std::make_shared<FilterCounters>(),
+      RetentionFilterFactory::Drop::kExpiredAndAudited);
+  const std::string key = MessageKey(5, 9, "c", 1);
+  const std::string value = Value(kNow - absl::Hours(48));  // long expired
+  std::string new_value, skip_until;
+  {
+    // Expired, but its expiry is not audited yet: kept.
+    auto filter = factory.CreateCompactionFilter({});
+    EXPECT_EQ(filter->FilterV2(1, key, ValueType::kValue, value, &new_value,
+                               &skip_until),
+              Decision::kKeep);
+  }
+  CategoryCutoffs through;
+  through.micros.fill(ToMicrosFloor(kNow - absl::Hours(24)));
+  ASSERT_TRUE(state
+                  ->Update([&](const RetentionState::View& view)
+                               -> absl::StatusOr<std::optional<PolicySnapshot>> {
+                    return std::optional<PolicySnapshot>(
+                        view.snapshot->WithExpiredThrough(9, through));
+                  })
+                  .ok());
+  {
+    auto filter = factory.CreateCompactionFilter({});
+    EXPECT_EQ(filter->FilterV2(1, key, ValueType::kValue, value, &new_value,
+                               &skip_until),
+              Decision::kRemove);
+    // Another tenant's watermark is not this one's.
+    EXPECT_EQ(filter->FilterV2(1, MessageKey(5, 10, "c", 1), ValueType::kValue,
+                               value, &new_value, &skip_until),
+              Decision::kKeep);
+  }
+}
+
 }  // namespace
 }  // namespace ebb::internal

@@ -3,6 +3,7 @@
 #include "lib/ebb/internal/policy_snapshot.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -216,6 +217,40 @@ PolicySnapshot PolicySnapshot::WithProtections(Protections protections) const {
   protections.Prune();
   next.protections_ = std::make_shared<const Protections>(std::move(protections));
   return next;
+}
+
+std::vector<std::pair<std::string, TenantNumber>> PolicySnapshot::Tenants()
+    const {
+  std::vector<std::pair<std::string, TenantNumber>> out;
+  for (const auto& [id, tenant] : tenants_) out.emplace_back(id, tenant.number);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+namespace {
+
+CategoryCutoffs NothingExpired() {
+  CategoryCutoffs out;
+  out.micros.fill(std::numeric_limits<int64_t>::min());
+  return out;
+}
+
+}  // namespace
+
+CategoryCutoffs PolicySnapshot::ExpiredThrough(TenantNumber tenant) const {
+  auto it = expired_through_.find(tenant);
+  return it == expired_through_.end() ? NothingExpired() : it->second;
+}
+
+ExpiryCutoffs PolicySnapshot::ExpiredThroughCutoffs() const {
+  return ExpiryCutoffs(NothingExpired(), expired_through_);
+}
+
+PolicySnapshot PolicySnapshot::WithExpiredThrough(
+    TenantNumber tenant, const CategoryCutoffs& through) const {
+  PolicySnapshot copy = *this;
+  copy.expired_through_[tenant] = through;
+  return copy;
 }
 
 }  // namespace ebb::internal

@@ -20,6 +20,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -100,6 +102,20 @@ class PolicySnapshot {
   // Replaces the holds, restrictions and pending erasures.
   PolicySnapshot WithProtections(Protections protections) const;
 
+  // Every registered tenant: (id, number), sorted by id.
+  std::vector<std::pair<std::string, TenantNumber>> Tenants() const;
+
+  // Per tenant and category, the "expired through" watermark: every message
+  // created before it has had its expiry carried out and audited (or is kept
+  // by a hold). The compaction filter drops only messages below it, so no
+  // message leaves the disk by expiry without an audit record.
+  // std::numeric_limits<int64_t>::min() where nothing has been expired yet.
+  CategoryCutoffs ExpiredThrough(TenantNumber tenant) const;
+  // The watermarks of every tenant, in the form the compaction filter takes.
+  ExpiryCutoffs ExpiredThroughCutoffs() const;
+  PolicySnapshot WithExpiredThrough(TenantNumber tenant,
+                                    const CategoryCutoffs& through) const;
+
   // Holds, restrictions and pending erasures (never null).
   const Protections& protections() const { return *protections_; }
 
@@ -120,6 +136,7 @@ class PolicySnapshot {
   Rules default_rules_;
   absl::flat_hash_map<std::string, Tenant> tenants_;
   TenantNumber next_tenant_number_ = 1;
+  absl::flat_hash_map<TenantNumber, CategoryCutoffs> expired_through_;
   // Shared between copies: snapshots are copied on every change, protections
   // change rarely.
   std::shared_ptr<const Protections> protections_ =

@@ -1,0 +1,349 @@
+// Copyright ebb authors.
+//
+// Expiry carried out and audited: ExpireDue deletes what has expired since it
+// last ran, with range deletions over runs of expired keys, and writes one
+// AUDIT_EXPIRE record per tenant, category and creation day in the same atomic
+// write. The compaction filter drops messages only below the "expired through"
+// watermark this advances, so the filter never removes anything unaudited.
+//
+// Which buckets to visit: a message created at t and written under TTL d sits
+// in bucket day(t + d). Messages newly expired for (tenant, category) were
+// created in [watermark, cutoff) and written under some TTL the tenant or the
+// default ever had (the policy histories list them all), so the buckets to
+// visit are, per such TTL, day(watermark + d) .. day(cutoff + d): about one day
+// per TTL on a normal night.
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/base/internal/endian.h"
+#include "absl/container/flat_hash_set.h"
+#include "lib/ebb/internal/proto_time.h"
+#include "lib/ebb/internal/status_macros.h"
+#include "lib/ebb/store_impl.h"
+
+namespace ebb {
+
+using store_internal::kExpiredThroughPrefix;
+
+namespace {
+
+constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000 * 1000;
+
+std::string ExpiredThroughKey(TenantNumber tenant) {
+  std::string key(kExpiredThroughPrefix);
+  char buf[4];
+  absl::big_endian::Store32(buf, tenant);
+  key.append(buf, 4);
+  return key;
+}
+
+std::string EncodeCutoffs(const CategoryCutoffs& cutoffs) {
+  std::string out;
+  for (int64_t micros : cutoffs.micros) {
+    char buf[8];
+    absl::big_endian::Store64(buf, static_cast<uint64_t>(micros));
+    out.append(buf, 8);
+  }
+  return out;
+}
+
+std::optional<CategoryCutoffs> DecodeCutoffs(absl::string_view value) {
+  CategoryCutoffs out;
+  if (value.size() != 8 * out.micros.size()) return std::nullopt;
+  for (size_t i = 0; i < out.micros.size(); ++i) {
+    out.micros[i] =
+        static_cast<int64_t>(absl::big_endian::Load64(value.data() + 8 * i));
+  }
+  return out;
+}
+
+int64_t FloorDay(int64_t micros) {
+  int64_t day = micros / kMicrosPerDay;
+  if (micros % kMicrosPerDay < 0) --day;
+  return day;
+}
+
+// Counts for one (category, creation day).
+struct Group {
+  uint64_t messages = 0, bytes = 0, held_back = 0;
+  absl::flat_hash_set<std::string> conversations;
+};
+using Groups = std::map<std::pair<int, int64_t>, Group>;
+
+// Adds one AUDIT_EXPIRE record per group to `records`.
+void AppendExpiryRecords(absl::string_view tenant, absl::Time now,
+                         const Groups& groups, absl::string_view note,
+                         std::vector<v1::AuditRecord>* records) {
+  for (const auto& [key, group] : groups) {
+    v1::AuditRecord record = NewAuditRecord(v1::AUDIT_EXPIRE, tenant, now);
+    record.set_scope(v1::SCOPE_TENANT);
+    record.set_category(static_cast<v1::DataCategory>(key.first));
+    *record.mutable_created_from() = internal::ToProtoTimestamp(
+        absl::FromUnixMicros(key.second * kMicrosPerDay));
+    *record.mutable_created_until() = internal::ToProtoTimestamp(
+        absl::FromUnixMicros((key.second + 1) * kMicrosPerDay));
+    record.mutable_counts()->set_messages(group.messages);
+    record.mutable_counts()->set_conversations(group.conversations.size());
+    record.mutable_counts()->set_bytes(group.bytes);
+    if (group.held_back > 0) {
+      record.mutable_held_back()->set_messages(group.held_back);
+    }
+    if (!note.empty()) record.set_note(std::string(note));
+    records->push_back(std::move(record));
+  }
+}
+
+}  // namespace
+
+absl::Status Store::Impl::LoadExpiredThrough() {
+  std::vector<std::pair<TenantNumber, CategoryCutoffs>> loaded;
+  absl::Status decode;
+  EBB_RETURN_IF_ERROR(ScanPrefix(
+      meta_cf(), kExpiredThroughPrefix, "open: expiry watermarks",
+      [&](absl::string_view key, absl::string_view value) {
+        const std::optional<CategoryCutoffs> cutoffs = DecodeCutoffs(value);
+        if (key.size() != sizeof(kExpiredThroughPrefix) - 1 + 4 ||
+            !cutoffs.has_value()) {
+          decode = absl::DataLossError("open: undecodable expiry watermark");
+          return;
+        }
+        loaded.emplace_back(
+            absl::big_endian::Load32(key.data() + key.size() - 4), *cutoffs);
+      }));
+  EBB_RETURN_IF_ERROR(decode);
+  if (loaded.empty()) return absl::OkStatus();
+  return state_->Update([&](const RetentionState::View& view)
+                            -> absl::StatusOr<std::optional<PolicySnapshot>> {
+    PolicySnapshot next = *view.snapshot;
+    for (const auto& [number, cutoffs] : loaded) {
+      next = next.WithExpiredThrough(number, cutoffs);
+    }
+    return std::optional<PolicySnapshot>(std::move(next));
+  });
+}
+
+absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue() {
+  EBB_RETURN_IF_ERROR(CheckOpen("expire"));
+  ExpiryReport report;
+  const RetentionState::View start = state_->Observe();
+  report.now = start.now;
+
+  // Buckets that exist: one seek each.
+  std::vector<ExpiryBucket> present;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), messages_cf()));
+    it->SeekToFirst();
+    while (it->Valid() && it->key().size() >= 4) {
+      const ExpiryBucket bucket = absl::big_endian::Load32(it->key().data());
+      present.push_back(bucket);
+      if (bucket == internal::kKeepForeverBucket) break;
+      char next[4];
+      absl::big_endian::Store32(next, bucket + 1);
+      it->Seek(rocksdb::Slice(next, 4));
+    }
+    EBB_RETURN_IF_ERROR(ToAbslStatus(it->status(), "expire: buckets"));
+  }
+  if (present.empty()) return report;
+
+  // Every TTL the default ever had, per category.
+  std::array<std::set<absl::Duration>, internal::kCategorySlots> default_ttls;
+  EBB_ASSIGN_OR_RETURN(const std::vector<TenantPolicy> default_history,
+                       PolicyHistory(""));
+  for (const TenantPolicy& version : default_history) {
+    for (const RetentionRule& rule : version.rules) {
+      default_ttls[rule.category].insert(rule.ttl);
+    }
+  }
+
+  bool deleted_anything = false;
+  for (const auto& [tenant, number] : start.snapshot->Tenants()) {
+    // Appends hold this shared: none can slip a key into a range being
+    // deleted.
+    absl::WriterMutexLock guard(&erase_mu_);
+    const RetentionState::View view = state_->Observe();
+    const CategoryCutoffs cutoffs = view.snapshot->CutoffsFor(tenant, view.now);
+    const CategoryCutoffs through = view.snapshot->ExpiredThrough(number);
+    bool due = false;
+    for (v1::DataCategory c : internal::kStoredCategories) {
+      due = due || cutoffs.micros[c] > through.micros[c];
+    }
+    if (!due) continue;
+
+    std::array<std::set<absl::Duration>, internal::kCategorySlots> ttls =
+        default_ttls;
+    EBB_ASSIGN_OR_RETURN(const std::vector<TenantPolicy> history,
+                         PolicyHistory(tenant));
+    for (const TenantPolicy& version : history) {
+      for (const RetentionRule& rule : version.rules) {
+        ttls[rule.category].insert(rule.ttl);
+      }
+    }
+    std::set<ExpiryBucket> buckets;
+    for (v1::DataCategory c : internal::kStoredCategories) {
+      if (cutoffs.micros[c] <= through.micros[c]) continue;
+      ttls[c].insert(view.snapshot->RuleFor(tenant, c).ttl);
+      for (absl::Duration ttl : ttls[c]) {
+        const ExpiryBucket last = internal::ExpiryBucketFor(
+            absl::FromUnixMicros(cutoffs.micros[c]), ttl);
+        const ExpiryBucket first =
+            through.micros[c] == std::numeric_limits<int64_t>::min()
+                ? 0
+                : internal::ExpiryBucketFor(
+                      absl::FromUnixMicros(through.micros[c]), ttl);
+        for (auto it = std::lower_bound(present.begin(), present.end(), first);
+             it != present.end() && *it <= last; ++it) {
+          buckets.insert(*it);
+        }
+      }
+    }
+
+    const internal::TenantProtections* protections =
+        view.snapshot->protections().Find(number);
+    rocksdb::WriteBatch batch;
+    Groups groups;
+    std::string run_first, run_last;
+    auto close_run = [&] {
+      if (run_first.empty()) return;
+      std::string end = run_last;
+      end.push_back('\0');  // the smallest key after run_last
+      batch.DeleteRange(messages_cf(), run_first, end);
+      ++report.ranges_deleted;
+      run_first.clear();
+    };
+    for (ExpiryBucket bucket : buckets) {
+      std::string prefix(8, '\0');
+      absl::big_endian::Store32(prefix.data(), bucket);
+      absl::big_endian::Store32(prefix.data() + 4, number);
+      EBB_RETURN_IF_ERROR(ScanPrefix(
+          messages_cf(), prefix, "expire: messages",
+          [&](absl::string_view key, absl::string_view value) {
+            const std::optional<RecordHeader> header =
+                internal::DecodeRecordHeader(value);
+            // Undecodable records are kept (and counted by Stats).
+            if (!header.has_value() ||
+                header->created_at_micros >= cutoffs.micros[header->category] ||
+                header->created_at_micros < through.micros[header->category]) {
+              close_run();
+              return;
+            }
+            const std::optional<internal::MessageKeyParts> parts =
+                internal::ParseMessageKey(key);
+            Group& group = groups[{header->category,
+                                   FloorDay(header->created_at_micros)}];
+            if (parts.has_value() && protections != nullptr &&
+                protections->KeepsConversation(parts->conversation)) {
+              ++group.held_back;
+              ++report.held_back;
+              close_run();
+              return;
+            }
+            ++group.messages;
+            group.bytes += key.size() + value.size();
+            if (parts.has_value()) {
+              group.conversations.emplace(parts->conversation);
+            }
+            ++report.messages;
+            report.bytes += key.size() + value.size();
+            if (run_first.empty()) run_first = std::string(key);
+            run_last = std::string(key);
+          }));
+      close_run();
+    }
+
+    std::vector<v1::AuditRecord> records;
+    AppendExpiryRecords(tenant, view.now, groups, "", &records);
+    CategoryCutoffs advanced = through;
+    for (v1::DataCategory c : internal::kStoredCategories) {
+      advanced.micros[c] = std::max(through.micros[c], cutoffs.micros[c]);
+    }
+    batch.Put(meta_cf(), ExpiredThroughKey(number), EncodeCutoffs(advanced));
+    EBB_RETURN_IF_ERROR(
+        state_->Update([&](const RetentionState::View& current)
+                           -> absl::StatusOr<std::optional<PolicySnapshot>> {
+          EBB_RETURN_IF_ERROR(WriteAudited(&batch, &records, "expire"));
+          return std::optional<PolicySnapshot>(
+              current.snapshot->WithExpiredThrough(number, advanced));
+        }));
+    size_t r = 0;
+    for (const auto& [key, group] : groups) {
+      ExpiryGroup out;
+      out.tenant = tenant;
+      out.category = static_cast<v1::DataCategory>(key.first);
+      out.created_day = absl::FromUnixMicros(key.second * kMicrosPerDay);
+      out.messages = group.messages;
+      out.conversations = group.conversations.size();
+      out.bytes = group.bytes;
+      out.held_back = group.held_back;
+      out.audit_seq = records[r++].seq();
+      report.groups.push_back(std::move(out));
+      deleted_anything = deleted_anything || group.messages > 0;
+    }
+  }
+  if (deleted_anything) bucket_cache_.Clear();
+  return report;
+}
+
+absl::Status Store::Impl::ExpireReleased(
+    absl::string_view tenant, TenantNumber number,
+    const std::vector<std::string>& conversations) {
+  const RetentionState::View view = state_->Observe();
+  const CategoryCutoffs through = view.snapshot->ExpiredThrough(number);
+  const internal::TenantProtections* protections =
+      view.snapshot->protections().Find(number);
+  rocksdb::WriteBatch batch;
+  Groups groups;
+  for (const std::string& conversation : conversations) {
+    if (protections != nullptr && protections->KeepsConversation(conversation)) {
+      continue;  // another hold still covers it
+    }
+    const std::string index_prefix =
+        internal::ConversationBucketsPrefix(number, conversation);
+    std::set<ExpiryBucket> buckets;
+    EBB_RETURN_IF_ERROR(ScanPrefix(
+        index_cf(), index_prefix, "release held expiry: index",
+        [&](absl::string_view key, absl::string_view) {
+          auto parts =
+              internal::ParseConversationBucketKey(key, index_prefix.size());
+          if (parts.has_value()) buckets.insert(parts->bucket);
+        }));
+    for (ExpiryBucket bucket : buckets) {
+      EBB_RETURN_IF_ERROR(ScanPrefix(
+          messages_cf(),
+          internal::MessageKeyPrefix(bucket, number, conversation),
+          "release held expiry: messages",
+          [&](absl::string_view key, absl::string_view value) {
+            const std::optional<RecordHeader> header =
+                internal::DecodeRecordHeader(value);
+            // Below the watermark: expired while held, never audited.
+            if (!header.has_value() ||
+                header->created_at_micros >= through.micros[header->category]) {
+              return;
+            }
+            Group& group = groups[{header->category,
+                                   FloorDay(header->created_at_micros)}];
+            ++group.messages;
+            group.bytes += key.size() + value.size();
+            group.conversations.insert(conversation);
+            batch.Delete(messages_cf(), rocksdb::Slice(key.data(), key.size()));
+          }));
+    }
+  }
+  if (groups.empty()) return absl::OkStatus();
+  std::vector<v1::AuditRecord> records;
+  AppendExpiryRecords(tenant, view.now, groups,
+                      "expired while held; carried out when the hold was lifted",
+                      &records);
+  EBB_RETURN_IF_ERROR(WriteAudited(&batch, &records, "release held expiry"));
+  bucket_cache_.Clear();
+  return absl::OkStatus();
+}
+
+}  // namespace ebb
