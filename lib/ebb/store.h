@@ -27,8 +27,8 @@
 //   are stored durably in the database.
 // - No read (ReadConversation, ListConversations) ever returns an expired
 //   message or the existence of a conversation whose messages have all expired,
-//   whatever compaction has or has not done yet. Reads and the compaction
-//   filter call the same expiry function.
+//   whatever compaction or ExpireDue has or has not done yet. Reads, Stats and
+//   ExpireDue call the same expiry function.
 // - Append refuses a message that is already expired on arrival
 //   (FailedPrecondition) and one whose created_at lies more than
 //   RetentionOptions::max_clock_skew after now (InvalidArgument): a clock
@@ -36,8 +36,8 @@
 // - Tenants without a policy get the default. Unknown tenants are not an error:
 //   reading one returns nothing, GetPolicy returns the default.
 // - A stored record whose expiry cannot be decoded (a corrupted header) is
-// never
-//   returned by a read and never dropped by compaction: it is kept and counted
+//   never returned by a read and never dropped by compaction: it is kept and
+//   counted
 //   (StoreStats::messages_undecodable), so an operator can see it.
 // - Time is the Options::clock's, never the process's own: tests and the CLI's
 //   `--now` simulate months without sleeping. created_at is kept at microsecond
@@ -45,10 +45,23 @@
 //
 // Physical removal
 // ----------------
-// Expired records leave the disk when a compaction passes over them (a RocksDB
-// compaction filter) or when CompactAll() forces one. Messages are laid out by
-// the day their retention runs out, so a night's purge can drop whole files:
-// see docs/storage-layout.md.
+// ExpireDue() carries expiry out: it deletes what has expired (range
+// deletions) and writes one audit record per tenant, category and creation day
+// in the same atomic write. The compaction filter then drops those records
+// from the files as compactions pass over them; it never drops a message whose
+// expiry has not been audited. CompactAll() runs ExpireDue and forces a full
+// compaction. Messages are laid out by the day their retention runs out, so a
+// night's purge can drop whole files: see docs/storage-layout.md.
+//
+// Erasure, holds and restriction
+// ------------------------------
+// EraseConversation / EraseUser / EraseTenant delete at once and atomically,
+// and guard against replays. A legal hold keeps data past expiry and erasure
+// (hidden from normal reads, available to Export with include_held). A
+// restriction hides a user's data from normal reads but not from Export. Every
+// such change, every policy change and every expiry is recorded in a
+// tamper-evident audit ledger (VerifyAudit) that holds no message text and no
+// raw user or conversation id.
 //
 // Memory: besides RocksDB's own (block cache, memtables), a Store keeps two
 // bounded in-process caches: index entries it has written (so appends do not
