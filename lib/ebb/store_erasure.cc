@@ -243,35 +243,35 @@ absl::Status Store::Impl::EraseTenantData(TenantNumber tenant,
   const std::string tenant_prefix = TenantKeyPrefix("", tenant);
   const std::string index_prefix =
       absl::StrCat(tenant_prefix, std::string(1, internal::kConversationBucketsTag));
-  std::vector<ExpiryBucket> buckets;
   std::string last_conversation;
   EBB_RETURN_IF_ERROR(ScanPrefix(
       index_cf(), index_prefix, "erase tenant: index",
       [&](absl::string_view key, absl::string_view) {
         const absl::string_view conversation =
             ConversationIn(key, index_prefix.size());
-        const size_t prefix_size = index_prefix.size() + conversation.size() + 1;
-        auto parts = internal::ParseConversationBucketKey(key, prefix_size);
-        if (!parts.has_value()) return;
-        buckets.push_back(parts->bucket);
         if (conversation != last_conversation) {
           last_conversation = std::string(conversation);
           ++result->conversations;
         }
       }));
-  std::sort(buckets.begin(), buckets.end());
-  buckets.erase(std::unique(buckets.begin(), buckets.end()), buckets.end());
+  // Every bucket that exists, not only those the index names: messages whose
+  // index entries have expired and been compacted away are the tenant's data
+  // too.
+  EBB_ASSIGN_OR_RETURN(const std::vector<ExpiryBucket> buckets,
+                       PresentBuckets());
   for (ExpiryBucket bucket : buckets) {
     std::string prefix(4, '\0');
     absl::big_endian::Store32(prefix.data(), bucket);
     prefix += tenant_prefix;
+    bool found = false;
     EBB_RETURN_IF_ERROR(ScanPrefix(
         messages_cf(), prefix, "erase tenant: messages",
         [&](absl::string_view key, absl::string_view value) {
+          found = true;
           ++result->messages;
           result->bytes += key.size() + value.size();
         }));
-    if (batch != nullptr) {
+    if (batch != nullptr && found) {
       batch->DeleteRange(messages_cf(), prefix,
                          internal::PrefixSuccessor(prefix));
     }

@@ -102,6 +102,23 @@ void AppendExpiryRecords(absl::string_view tenant, absl::Time now,
 
 }  // namespace
 
+absl::StatusOr<std::vector<ExpiryBucket>> Store::Impl::PresentBuckets() const {
+  std::vector<ExpiryBucket> present;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), messages_cf()));
+  it->SeekToFirst();
+  while (it->Valid() && it->key().size() >= 4) {
+    const ExpiryBucket bucket = absl::big_endian::Load32(it->key().data());
+    present.push_back(bucket);
+    if (bucket == internal::kKeepForeverBucket) break;
+    char next[4];
+    absl::big_endian::Store32(next, bucket + 1);
+    it->Seek(rocksdb::Slice(next, 4));
+  }
+  EBB_RETURN_IF_ERROR(ToAbslStatus(it->status(), "list expiry buckets"));
+  return present;
+}
+
 absl::Status Store::Impl::LoadExpiredThrough() {
   std::vector<std::pair<TenantNumber, CategoryCutoffs>> loaded;
   absl::Status decode;
@@ -135,22 +152,8 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue() {
   const RetentionState::View start = state_->Observe();
   report.now = start.now;
 
-  // Buckets that exist: one seek each.
-  std::vector<ExpiryBucket> present;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->NewIterator(rocksdb::ReadOptions(), messages_cf()));
-    it->SeekToFirst();
-    while (it->Valid() && it->key().size() >= 4) {
-      const ExpiryBucket bucket = absl::big_endian::Load32(it->key().data());
-      present.push_back(bucket);
-      if (bucket == internal::kKeepForeverBucket) break;
-      char next[4];
-      absl::big_endian::Store32(next, bucket + 1);
-      it->Seek(rocksdb::Slice(next, 4));
-    }
-    EBB_RETURN_IF_ERROR(ToAbslStatus(it->status(), "expire: buckets"));
-  }
+  EBB_ASSIGN_OR_RETURN(const std::vector<ExpiryBucket> present,
+                       PresentBuckets());
   if (present.empty()) return report;
 
   // Every TTL the default ever had, per category.

@@ -185,6 +185,9 @@ class Store::Impl {
                                             absl::string_view reason);
   absl::StatusOr<std::vector<v1::Request>> ListRequests(bool overdue_only);
 
+  // The expiry buckets that hold any message, ascending: one seek each.
+  absl::StatusOr<std::vector<ExpiryBucket>> PresentBuckets() const;
+
   // Expiry with its audit records (store_expiry.cc).
   absl::StatusOr<ExpiryReport> ExpireDue();
   // Loads the "expired through" watermarks at Open.
