@@ -882,6 +882,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
   db_options.create_missing_column_families = !exists;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 5;
+  // Purge reports what its compactions wrote, and may slow them down.
+  auto compaction_bytes = std::make_shared<CompactionBytesListener>();
+  db_options.listeners.push_back(compaction_bytes);
+  std::shared_ptr<rocksdb::RateLimiter> rate_limiter(
+      rocksdb::NewGenericRateLimiter(store_internal::kUnlimitedBytesPerSecond));
+  db_options.rate_limiter = rate_limiter;
 
   rocksdb::ColumnFamilyOptions meta_options;
   // Appends look up erasure markers here once a store has any: most lookups
@@ -921,6 +927,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
       options, std::unique_ptr<rocksdb::DB>(raw_db), std::move(handles), state,
       std::move(message_counters), std::move(index_counters));
   rocksdb::DB* db = raw_db;
+  impl->AttachPurgeHelpers(std::move(compaction_bytes),
+                           std::move(rate_limiter));
 
   // Format marker: written once, in a new store.
   std::string format;
@@ -1022,6 +1030,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
       }));
   EBB_RETURN_IF_ERROR(impl->LoadProtections());
   EBB_RETURN_IF_ERROR(impl->LoadExpiredThrough());
+  EBB_RETURN_IF_ERROR(impl->LoadPurgeWorklist());
   EBB_RETURN_IF_ERROR(impl->ReconcileDefaultPolicy());
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
@@ -1083,6 +1092,12 @@ absl::StatusOr<StoreStats> Store::Stats() { return impl_->Stats(); }
 absl::Status Store::CompactAll() { return impl_->CompactAll(); }
 
 absl::StatusOr<ExpiryReport> Store::ExpireDue() { return impl_->ExpireDue(); }
+
+absl::StatusOr<VerifyReport> Store::Verify() { return impl_->Verify(); }
+
+absl::StatusOr<PurgeReport> Store::Purge(const PurgeOptions& options) {
+  return impl_->Purge(options);
+}
 
 absl::StatusOr<EraseResult> Store::EraseConversation(
     absl::string_view tenant, absl::string_view conversation,

@@ -100,6 +100,7 @@
 #define EBB_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -200,6 +201,64 @@ struct ExpiryReport {
   uint64_t bytes = 0;
   uint64_t held_back = 0;
   uint64_t ranges_deleted = 0;  // range deletions written
+};
+
+// How Purge runs.
+struct PurgeOptions {
+  // Count what a real run would delete (per tenant, category and creation
+  // day) and write nothing.
+  bool dry_run = false;
+  // Stop starting new compactions after this long; the next run finishes the
+  // job (the worklist is durable). The run then reports complete = false.
+  absl::Duration max_duration = absl::InfiniteDuration();
+  // Limit flush and compaction writes to this many bytes per second while the
+  // purge runs (0: unlimited), so foreground writes keep their bandwidth.
+  int64_t rate_limit_bytes_per_second = 0;
+  // Called with a line of progress now and then (may be empty).
+  std::function<void(absl::string_view)> progress;
+};
+
+// What Purge did (or, for a dry run, would do).
+struct PurgeReport {
+  absl::Time now;
+  bool dry_run = false;
+  // False if max_duration stopped the run before its worklist was done.
+  bool complete = true;
+  ExpiryReport expiry;  // what expired this run, per tenant/category/day
+  uint64_t ranges_compacted = 0;  // worklist ranges compacted away
+  uint64_t ranges_pending = 0;    // worklist ranges left for the next run
+  uint64_t files_dropped = 0;     // whole SST files deleted, not rewritten
+  uint64_t bytes_dropped = 0;     // their size
+  uint64_t bytes_rewritten = 0;   // written by the purge's compactions
+  uint64_t sst_bytes_before = 0;
+  uint64_t sst_bytes_after = 0;
+  absl::Duration duration;        // wall time
+  // The run's audit records: its expiry records and the AUDIT_PURGE_RUN
+  // record (0, 0 for a dry run).
+  uint64_t audit_first_seq = 0;
+  uint64_t audit_last_seq = 0;
+};
+
+// A record on disk that should not be there.
+struct VerifyFinding {
+  std::string file;           // SST or WAL file name
+  std::string column_family;  // "messages" or "index"
+  std::string tenant;
+  std::string conversation;   // empty for undecodable keys
+  uint64_t seq = 0;           // messages only
+  v1::DataCategory category = v1::CATEGORY_UNSPECIFIED;
+  absl::Time created_at;      // for index entries: the bound they carry
+  std::string problem;        // "expired" or "erased"
+};
+
+// What Verify read and found.
+struct VerifyReport {
+  absl::Time now;
+  uint64_t sst_files = 0;
+  uint64_t wal_files = 0;
+  uint64_t records = 0;      // entries read, in SST and WAL files
+  uint64_t undecodable = 0;  // entries whose expiry cannot be decoded
+  std::vector<VerifyFinding> findings;
 };
 
 // How an erasure is recorded.
@@ -380,6 +439,25 @@ class Store {
   // carried out here, so nothing leaves the disk by expiry unaudited; reads
   // never return expired messages either way.
   absl::StatusOr<ExpiryReport> ExpireDue();
+
+  // The nightly purge: ExpireDue, then makes every range deleted since the
+  // last run (by expiry or erasure) physically disappear: flushes memtables,
+  // drops SST files that lie wholly inside deleted ranges
+  // (DeleteFilesInRanges), compacts exactly the deleted ranges to the bottom
+  // level (kForce), compacts the small index and metadata column families,
+  // and flushes again so RocksDB deletes WAL files that still hold purged
+  // data. Ends with an AUDIT_PURGE_RUN record. Safe to call from a backend's
+  // own thread while it serves reads and writes. Idempotent and resumable:
+  // the worklist of deleted ranges is durable and each entry is removed only
+  // once its range has been compacted.
+  absl::StatusOr<PurgeReport> Purge(const PurgeOptions& options);
+
+  // The proof on disk: reads every live SST file with rocksdb::SstFileReader
+  // (which shows entries even when a range tombstone in another file, or in
+  // the same one, covers them) and every live WAL file, and lists each
+  // message or index entry that is expired or erased at the clock's now and
+  // that no hold keeps. After a complete Purge it finds nothing.
+  absl::StatusOr<VerifyReport> Verify();
 
   // Runs ExpireDue, then forces a full compaction of every column family
   // down to the bottom level (so expired and erased records, their range

@@ -198,8 +198,8 @@ absl::Status Store::Impl::EraseConversationData(TenantNumber tenant,
         }));
     if (batch != nullptr) {
       if (all_covered) {
-        batch->DeleteRange(messages_cf(), prefix,
-                           internal::PrefixSuccessor(prefix));
+        DeleteRangeForPurge(batch, messages_cf(), prefix,
+                            internal::PrefixSuccessor(prefix));
         // Nothing of the conversation is left in this bucket: its index
         // entries go too.
         for (size_t k = i; k < end; ++k) {
@@ -214,6 +214,10 @@ absl::Status Store::Impl::EraseConversationData(TenantNumber tenant,
         }
       } else {
         for (const std::string& key : covered) batch->Delete(messages_cf(), key);
+        if (!covered.empty()) {
+          NotePurgeRange(batch, messages_cf(), prefix,
+                         internal::PrefixSuccessor(prefix));
+        }
       }
     }
     everything_covered = everything_covered && all_covered;
@@ -222,14 +226,14 @@ absl::Status Store::Impl::EraseConversationData(TenantNumber tenant,
   }
   if (batch != nullptr && everything_covered) {
     // Also index entries whose messages are gone already (expired, compacted).
-    batch->DeleteRange(index_cf(), index_prefix,
-                       internal::PrefixSuccessor(index_prefix));
+    DeleteRangeForPurge(batch, index_cf(), index_prefix,
+                        internal::PrefixSuccessor(index_prefix));
     for (const std::string& user : users) {
       std::string user_prefix = internal::UserConversationsPrefix(tenant, user);
       user_prefix.append(conversation.data(), conversation.size());
       user_prefix.push_back('\0');
-      batch->DeleteRange(index_cf(), user_prefix,
-                         internal::PrefixSuccessor(user_prefix));
+      DeleteRangeForPurge(batch, index_cf(), user_prefix,
+                          internal::PrefixSuccessor(user_prefix));
     }
   }
   result->messages += messages;
@@ -272,13 +276,13 @@ absl::Status Store::Impl::EraseTenantData(TenantNumber tenant,
           result->bytes += key.size() + value.size();
         }));
     if (batch != nullptr && found) {
-      batch->DeleteRange(messages_cf(), prefix,
-                         internal::PrefixSuccessor(prefix));
+      DeleteRangeForPurge(batch, messages_cf(), prefix,
+                          internal::PrefixSuccessor(prefix));
     }
   }
   if (batch != nullptr) {
-    batch->DeleteRange(index_cf(), tenant_prefix,
-                       internal::PrefixSuccessor(tenant_prefix));
+    DeleteRangeForPurge(batch, index_cf(), tenant_prefix,
+                        internal::PrefixSuccessor(tenant_prefix));
   }
   return absl::OkStatus();
 }

@@ -146,7 +146,7 @@ absl::Status Store::Impl::LoadExpiredThrough() {
   });
 }
 
-absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue() {
+absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
   EBB_RETURN_IF_ERROR(CheckOpen("expire"));
   ExpiryReport report;
   const RetentionState::View start = state_->Observe();
@@ -217,7 +217,7 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue() {
       if (run_first.empty()) return;
       std::string end = run_last;
       end.push_back('\0');  // the smallest key after run_last
-      batch.DeleteRange(messages_cf(), run_first, end);
+      DeleteRangeForPurge(&batch, messages_cf(), run_first, end);
       ++report.ranges_deleted;
       run_first.clear();
     };
@@ -268,6 +268,20 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue() {
       advanced.micros[c] = std::max(through.micros[c], cutoffs.micros[c]);
     }
     batch.Put(meta_cf(), ExpiredThroughKey(number), EncodeCutoffs(advanced));
+    if (dry_run) {
+      for (const auto& [key, group] : groups) {
+        ExpiryGroup out;
+        out.tenant = tenant;
+        out.category = static_cast<v1::DataCategory>(key.first);
+        out.created_day = absl::FromUnixMicros(key.second * kMicrosPerDay);
+        out.messages = group.messages;
+        out.conversations = group.conversations.size();
+        out.bytes = group.bytes;
+        out.held_back = group.held_back;
+        report.groups.push_back(std::move(out));
+      }
+      continue;
+    }
     EBB_RETURN_IF_ERROR(
         state_->Update([&](const RetentionState::View& current)
                            -> absl::StatusOr<std::optional<PolicySnapshot>> {
@@ -318,10 +332,11 @@ absl::Status Store::Impl::ExpireReleased(
           if (parts.has_value()) buckets.insert(parts->bucket);
         }));
     for (ExpiryBucket bucket : buckets) {
+      const std::string prefix =
+          internal::MessageKeyPrefix(bucket, number, conversation);
+      bool deleted = false;
       EBB_RETURN_IF_ERROR(ScanPrefix(
-          messages_cf(),
-          internal::MessageKeyPrefix(bucket, number, conversation),
-          "release held expiry: messages",
+          messages_cf(), prefix, "release held expiry: messages",
           [&](absl::string_view key, absl::string_view value) {
             const std::optional<RecordHeader> header =
                 internal::DecodeRecordHeader(value);
@@ -336,7 +351,12 @@ absl::Status Store::Impl::ExpireReleased(
             group.bytes += key.size() + value.size();
             group.conversations.insert(conversation);
             batch.Delete(messages_cf(), rocksdb::Slice(key.data(), key.size()));
+            deleted = true;
           }));
+      if (deleted) {
+        NotePurgeRange(&batch, messages_cf(), prefix,
+                       internal::PrefixSuccessor(prefix));
+      }
     }
   }
   if (groups.empty()) return absl::OkStatus();

@@ -38,6 +38,8 @@
 #include "lib/ebb/internal/rocksdb_status.h"
 #include "lib/ebb/store.h"
 #include "rocksdb/db.h"
+#include "rocksdb/listener.h"
+#include "rocksdb/rate_limiter.h"
 #include "rocksdb/write_batch.h"
 
 namespace ebb {
@@ -62,6 +64,9 @@ inline bool StartsWith(const rocksdb::Slice& s, absl::string_view prefix) {
          memcmp(s.data(), prefix.data(), prefix.size()) == 0;
 }
 
+// The rate limiter's setting outside a purge: far above any disk.
+inline constexpr int64_t kUnlimitedBytesPerSecond = int64_t{1} << 40;
+
 // Metadata keys of the default column family.
 inline constexpr char kStoreSecretKey[] = "secret";
 // erased/ + tenant u32 + scope byte + pseudonym -> cutoff µs (i64 BE)
@@ -77,6 +82,9 @@ inline constexpr char kRequestPrefix[] = "request/";
 // expired/ + tenant u32 -> the tenant's "expired through" watermarks, one i64
 // BE (µs) per category slot (policy_snapshot.h)
 inline constexpr char kExpiredThroughPrefix[] = "expired/";
+// purge/ + id u64 BE -> [column family id u32][begin size u32][begin][end]:
+// a range deleted since the last purge, to be compacted away by the next.
+inline constexpr char kPurgePrefix[] = "purge/";
 
 // prefix + tenant number + scope byte + id.
 std::string ScopedKey(absl::string_view prefix, TenantNumber tenant,
@@ -89,6 +97,20 @@ v1::AuditRecord NewAuditRecord(v1::AuditAction action,
                                absl::string_view tenant, absl::Time now);
 
 }  // namespace store_internal
+
+// Counts the bytes compactions write, so a purge can report what it rewrote.
+class CompactionBytesListener : public rocksdb::EventListener {
+ public:
+  void OnCompactionCompleted(rocksdb::DB* /*db*/,
+                             const rocksdb::CompactionJobInfo& info) override {
+    written_.fetch_add(info.stats.total_output_bytes,
+                       std::memory_order_relaxed);
+  }
+  uint64_t written() const { return written_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> written_{0};
+};
 
 using store_internal::NewAuditRecord;
 using store_internal::StartsWith;
@@ -185,11 +207,37 @@ class Store::Impl {
                                             absl::string_view reason);
   absl::StatusOr<std::vector<v1::Request>> ListRequests(bool overdue_only);
 
+  // Deletes [begin, end) of `cf` in `batch` and records the range in the
+  // purge worklist (same batch), so the next Purge compacts exactly it.
+  void DeleteRangeForPurge(rocksdb::WriteBatch* batch,
+                           rocksdb::ColumnFamilyHandle* cf,
+                           absl::string_view begin, absl::string_view end);
+  // Records [begin, end) in the worklist only (for point deletions).
+  void NotePurgeRange(rocksdb::WriteBatch* batch,
+                      rocksdb::ColumnFamilyHandle* cf, absl::string_view begin,
+                      absl::string_view end);
+
   // The expiry buckets that hold any message, ascending: one seek each.
   absl::StatusOr<std::vector<ExpiryBucket>> PresentBuckets() const;
 
+  // Set once by Open, before the store is used.
+  void AttachPurgeHelpers(std::shared_ptr<CompactionBytesListener> listener,
+                          std::shared_ptr<rocksdb::RateLimiter> limiter) {
+    compaction_bytes_ = std::move(listener);
+    rate_limiter_ = std::move(limiter);
+  }
+
+  // The proof on disk (store_verify.cc).
+  absl::StatusOr<VerifyReport> Verify();
+
+  // The purge (store_purge.cc).
+  absl::StatusOr<PurgeReport> Purge(const PurgeOptions& options);
+  // Loads next_purge_id_ at Open.
+  absl::Status LoadPurgeWorklist();
+
   // Expiry with its audit records (store_expiry.cc).
-  absl::StatusOr<ExpiryReport> ExpireDue();
+  // With dry_run, counts what a real run would delete and writes nothing.
+  absl::StatusOr<ExpiryReport> ExpireDue(bool dry_run = false);
   // Loads the "expired through" watermarks at Open.
   absl::Status LoadExpiredThrough();
   // After a hold is lifted: deletes and audits the messages of
@@ -314,6 +362,13 @@ class Store::Impl {
   // Whether any erasure marker exists: appends skip the guard's lookups until
   // the first erasure.
   std::atomic<bool> any_erasure_{false};
+
+  std::shared_ptr<CompactionBytesListener> compaction_bytes_;
+  std::shared_ptr<rocksdb::RateLimiter> rate_limiter_;
+  // One purge at a time.
+  absl::Mutex purge_mu_;
+  // Ids of purge worklist entries (purge/<id>), from the last stored + 1.
+  std::atomic<uint64_t> next_purge_id_{1};
 
   std::string store_secret_;  // set once at Open
   absl::Mutex audit_mu_;

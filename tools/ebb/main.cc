@@ -32,6 +32,7 @@
 #include "tools/ebb/exit_codes.h"
 #include "tools/ebb/line_reader.h"
 #include "tools/ebb/privacy_commands.h"
+#include "tools/ebb/purge_commands.h"
 
 namespace ebb {
 namespace {
@@ -319,6 +320,7 @@ int Main(int argc, char** argv) {
       "Force a full compaction so every expired record leaves the disk, then "
       "print stats as 'ebb stats' does");
   PrivacyCommands privacy(app);
+  PurgeCommands purge(app);
 
   try {
     app.parse(argc, argv);
@@ -342,6 +344,7 @@ int Main(int argc, char** argv) {
     flags.parsed_category = *category;
   }
   if (absl::Status s = privacy.Check(); !s.ok()) return Usage(s.message());
+  if (absl::Status s = purge.Check(); !s.ok()) return Usage(s.message());
   absl::StatusOr<Options> options = MakeOptions(flags);
   if (!options.ok()) return Usage(options.status().message());
   // A read of a mistyped path must not leave an empty store behind.
@@ -372,6 +375,8 @@ int Main(int argc, char** argv) {
     code = RunCompact(store);
   else if (privacy.parsed())
     code = privacy.Run(store);
+  else if (purge.parsed())
+    code = purge.Run(store);
 
   if (absl::Status closed = store.Close(); !closed.ok() && code == kExitOk) {
     return Fail("close", closed);
