@@ -817,14 +817,26 @@ absl::Status Store::Impl::CompactAll() {
   // (shared/notes/rocksdb-purge-facts.md).
   compact.bottommost_level_compaction =
       rocksdb::BottommostLevelCompaction::kForce;
-  // The metadata too: deleted holds, restrictions and pending erasures name
-  // users, and only a bottommost compaction drops their old values and
-  // tombstones.
-  for (rocksdb::ColumnFamilyHandle* cf :
-       {messages_cf(), index_cf(), meta_cf()}) {
+  // A full compaction covers every range in the purge worklist: clear it
+  // (it names conversations and users) before compacting the metadata.
+  absl::MutexLock no_purge(&purge_mu_);
+  for (rocksdb::ColumnFamilyHandle* cf : {messages_cf(), index_cf()}) {
     EBB_RETURN_IF_ERROR(ToAbslStatus(
         db_->CompactRange(compact, cf, nullptr, nullptr), "compact"));
   }
+  rocksdb::WriteBatch done;
+  EBB_RETURN_IF_ERROR(ScanPrefix(
+      meta_cf(), store_internal::kPurgePrefix, "compact: worklist",
+      [&](absl::string_view key, absl::string_view) {
+        done.Delete(meta_cf(), rocksdb::Slice(key.data(), key.size()));
+      }));
+  EBB_RETURN_IF_ERROR(
+      ToAbslStatus(db_->Write(SyncWrite(), &done), "compact: worklist"));
+  // The metadata too: deleted holds, restrictions, pending erasures and
+  // worklist entries name users, and only a bottommost compaction drops their
+  // old values and tombstones.
+  EBB_RETURN_IF_ERROR(ToAbslStatus(
+      db_->CompactRange(compact, meta_cf(), nullptr, nullptr), "compact"));
   // A WAL file is kept until every column family with data in it has flushed;
   // flushing the metadata too lets RocksDB delete WAL files that still hold
   // copies of the expired messages just compacted away.
