@@ -1,0 +1,307 @@
+// Copyright ebb authors.
+//
+// The nightly purge and Verify, through the public API, checked against the
+// bytes on disk.
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "lib/ebb/store.h"
+#include "tests/test_util.h"
+
+namespace ebb {
+namespace {
+
+using ::ebb::testing::AnyFileContains;
+using ::ebb::testing::Days;
+using ::ebb::testing::MakeMessage;
+using ::ebb::testing::RawPut;
+using ::ebb::testing::TempDir;
+using ::ebb::testing::TestOptions;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+class PurgeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_ = TestOptions(&clock_);
+    Reopen();
+  }
+
+  void Reopen() {
+    store_.reset();
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        Store::Open(options_, dir_.path());
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  void Close() {
+    ASSERT_TRUE(store_->Close().ok());
+    store_.reset();
+  }
+
+  // n messages of a conversation, a second apart, created at `at`, appended
+  // as a chat server would have: with the clock at the time of writing (set
+  // back for old data, then restored).
+  void Conversation(const std::string& tenant, const std::string& conversation,
+                    int n, absl::Time at, const std::string& text = "words") {
+    const absl::Time now = clock_->Now();
+    clock_->Set(std::max(now, at) == now && at + Days(1) < now
+                    ? at + absl::Minutes(1)
+                    : now);
+    std::vector<v1::Message> batch;
+    for (int i = 1; i <= n; ++i) {
+      batch.push_back(MakeMessage(tenant, "u-" + conversation, conversation, i,
+                                  at + absl::Seconds(i),
+                                  absl::StrCat(text, "-", i)));
+    }
+    absl::Status s = store_->AppendBatch(batch);
+    clock_->Set(now);
+    ASSERT_TRUE(s.ok()) << s;
+  }
+
+  size_t Count(const std::string& tenant, const std::string& conversation) {
+    absl::StatusOr<std::vector<v1::Message>> read =
+        store_->ReadConversation(tenant, conversation);
+    EXPECT_TRUE(read.ok()) << read.status();
+    return read.ok() ? read->size() : 0;
+  }
+
+  std::vector<VerifyFinding> Findings() {
+    absl::StatusOr<VerifyReport> report = store_->Verify();
+    EXPECT_TRUE(report.ok()) << report.status();
+    return report.ok() ? report->findings : std::vector<VerifyFinding>();
+  }
+
+  PurgeReport PurgeOk(PurgeOptions options = {}) {
+    absl::StatusOr<PurgeReport> report = store_->Purge(options);
+    EXPECT_TRUE(report.ok()) << report.status();
+    return report.ok() ? *report : PurgeReport();
+  }
+
+  TempDir dir_;
+  std::shared_ptr<ManualClock> clock_;
+  Options options_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(PurgeTest, VerifyFindsExpiredAndErasedDataAndPurgeRemovesIt) {
+  // Written 40 days ago (expired under the 30-day default) and yesterday.
+  Conversation("acme", "old", 3, clock_->Now() - Days(40), "old-RXhwaXJlZA");
+  Conversation("acme", "new", 3, clock_->Now() - Days(1), "new-TGl2ZQ");
+  Conversation("acme", "gone", 2, clock_->Now() - Days(1), "gone-RXJhc2Vk");
+  ASSERT_TRUE(store_
+                  ->EraseConversation("acme", "gone",
+                                      EraseOptions{v1::OPERATOR, "", {}})
+                  .ok());
+  // The old messages were accepted in the past: move the clock now.
+  std::vector<VerifyFinding> findings = Findings();
+  size_t expired = 0, erased = 0;
+  for (const VerifyFinding& f : findings) {
+    if (f.problem == "expired" && f.column_family == "messages") ++expired;
+    if (f.problem == "erased" && f.column_family == "messages") ++erased;
+  }
+  EXPECT_EQ(expired, 3u);
+  EXPECT_EQ(erased, 2u);
+
+  const PurgeReport report = PurgeOk();
+  EXPECT_TRUE(report.complete);
+  EXPECT_EQ(report.expiry.messages, 3u);
+  EXPECT_EQ(report.ranges_pending, 0u);
+  EXPECT_GT(report.audit_last_seq, 0u);
+  EXPECT_THAT(Findings(), IsEmpty());
+  EXPECT_EQ(Count("acme", "new"), 3u);
+  Close();
+  EXPECT_FALSE(AnyFileContains(dir_.path(), "old-RXhwaXJlZA"));
+  EXPECT_FALSE(AnyFileContains(dir_.path(), "gone-RXJhc2Vk"));
+  EXPECT_TRUE(AnyFileContains(dir_.path(), "new-TGl2ZQ"));
+}
+
+TEST_F(PurgeTest, DryRunPredictsTheRealRunAndChangesNothing) {
+  Conversation("acme", "a", 4, clock_->Now() - Days(10));
+  Conversation("globex", "b", 2, clock_->Now() - Days(10));
+  clock_->Advance(absl::Hours(1));
+  ASSERT_TRUE(
+      store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(7)).ok());
+  PurgeOptions dry;
+  dry.dry_run = true;
+  const PurgeReport preview = PurgeOk(dry);
+  EXPECT_TRUE(preview.dry_run);
+  EXPECT_EQ(preview.expiry.messages, 4u);
+  ASSERT_THAT(preview.expiry.groups, SizeIs(1));
+  EXPECT_EQ(preview.expiry.groups[0].tenant, "acme");
+  EXPECT_EQ(preview.audit_last_seq, 0u);
+  // Nothing happened: a second preview says the same, the data is on disk.
+  EXPECT_EQ(PurgeOk(dry).expiry.messages, 4u);
+  EXPECT_THAT(Findings(), SizeIs(4 + 2));  // 4 messages, 2 index entries
+  const PurgeReport real = PurgeOk();
+  EXPECT_EQ(real.expiry.messages, preview.expiry.messages);
+  EXPECT_EQ(real.expiry.bytes, preview.expiry.bytes);
+  EXPECT_THAT(Findings(), IsEmpty());
+  EXPECT_EQ(Count("globex", "b"), 2u);
+}
+
+TEST_F(PurgeTest, AppendsAfterAnErasureCutoffSurviveThePurge) {
+  // The erased range [bucket][tenant][c]... will also hold a message written
+  // after the cutoff; compacted into the same file, that file lies wholly in
+  // the range, and must not be dropped.
+  Conversation("acme", "c", 3, clock_->Now() - absl::Hours(2));
+  ASSERT_TRUE(store_->CompactAll().ok());
+  ASSERT_TRUE(
+      store_->EraseConversation("acme", "c", EraseOptions{v1::OPERATOR, "", {}})
+          .ok());
+  clock_->Advance(absl::Minutes(10));
+  ASSERT_TRUE(
+      store_->Append(MakeMessage("acme", "u", "c", 9, clock_->Now(), "later"))
+          .ok());
+  EXPECT_EQ(Count("acme", "c"), 1u);
+  // Push everything to the bottom level without touching the worklist.
+  absl::StatusOr<PurgeReport> first = store_->Purge(PurgeOptions());
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(Count("acme", "c"), 1u);
+  EXPECT_THAT(Findings(), IsEmpty());
+  Reopen();
+  EXPECT_EQ(Count("acme", "c"), 1u);
+}
+
+TEST_F(PurgeTest, WholeFilesOfAnExpiredDayAreDroppedNotRewritten) {
+  // Enough data in one expiry day to fill files of the 64 KiB test target.
+  const std::string text(300, 'q');
+  for (int c = 0; c < 40; ++c) {
+    Conversation("acme", absl::StrCat("c", c), 30, clock_->Now() - Days(29),
+                 text + absl::StrCat(c));
+  }
+  Conversation("acme", "live", 2, clock_->Now() - Days(1));
+  // Compact into the bottom level first, as days of background work would
+  // (nothing has expired yet, so this removes nothing).
+  ASSERT_TRUE(store_->CompactAll().ok());
+  clock_->Advance(Days(2));  // the 29-day-old day has now expired
+  const PurgeReport report = PurgeOk();
+  EXPECT_EQ(report.expiry.messages, 40u * 30u);
+  EXPECT_GT(report.files_dropped, 0u);
+  EXPECT_GT(report.bytes_dropped, 0u);
+  // Most of the expired day went as whole files, not through compaction.
+  EXPECT_LT(report.bytes_rewritten, report.bytes_dropped)
+      << report.files_dropped << " files dropped";
+  EXPECT_THAT(Findings(), IsEmpty());
+  EXPECT_EQ(Count("acme", "live"), 2u);
+}
+
+TEST_F(PurgeTest, APurgeCutShortIsFinishedByTheNextWithoutDuplicateRecords) {
+  for (int c = 0; c < 5; ++c) {
+    Conversation(absl::StrCat("t", c), "c", 3, clock_->Now() - Days(40));
+  }
+  PurgeOptions short_run;
+  short_run.max_duration = absl::Nanoseconds(1);
+  const PurgeReport first = PurgeOk(short_run);
+  EXPECT_FALSE(first.complete);
+  EXPECT_GT(first.ranges_pending, 0u);
+  EXPECT_EQ(first.expiry.messages, 15u);  // logically expired at once
+  Reopen();                               // as after a kill
+  const PurgeReport second = PurgeOk();
+  EXPECT_TRUE(second.complete);
+  EXPECT_EQ(second.expiry.messages, 0u);  // already expired and audited
+  EXPECT_THAT(Findings(), IsEmpty());
+  size_t expiry_records = 0;
+  ASSERT_TRUE(store_
+                  ->ExportAudit([&](const v1::AuditRecord& r) {
+                    if (r.action() == v1::AUDIT_EXPIRE) ++expiry_records;
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(expiry_records, 5u);  // one per tenant and day, written once
+}
+
+TEST_F(PurgeTest, VerifyFindsRecordsPlantedBehindTheStoresBack) {
+  Conversation("acme", "c1", 1, clock_->Now() - Days(1));
+  ASSERT_TRUE(
+      store_->EraseConversation("acme", "c2", EraseOptions{v1::OPERATOR, "", {}})
+          .ok());
+  ASSERT_TRUE(store_->Purge(PurgeOptions()).ok());
+  EXPECT_THAT(Findings(), IsEmpty());
+  Close();
+  // A message 60 days old (expired) and one of the erased conversation, put
+  // straight into RocksDB.
+  auto header = [](absl::Time created_at) {
+    std::string value;
+    value.push_back(1);  // format
+    value.push_back(static_cast<char>(v1::CATEGORY_TRANSCRIPT));
+    const int64_t micros = absl::ToUnixMicros(created_at);
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      value.push_back(static_cast<char>((micros >> shift) & 0xFF));
+    }
+    return value;
+  };
+  auto key = [](uint32_t bucket, const std::string& conversation) {
+    std::string k;
+    for (uint32_t v : {bucket, uint32_t{1}}) {  // acme is tenant number 1
+      for (int shift = 24; shift >= 0; shift -= 8) {
+        k.push_back(static_cast<char>((v >> shift) & 0xFF));
+      }
+    }
+    k += conversation;
+    k.push_back('\0');
+    k += std::string(7, '\0') + "\x01";
+    return k;
+  };
+  RawPut(dir_.path(), "messages", key(20000, "planted"),
+         header(clock_->Now() - Days(60)));
+  RawPut(dir_.path(), "messages", key(20001, "c2"),
+         header(clock_->Now() - absl::Hours(3)));
+  Reopen();
+  std::vector<VerifyFinding> findings = Findings();
+  ASSERT_THAT(findings, SizeIs(2));
+  std::sort(findings.begin(), findings.end(),
+            [](const VerifyFinding& a, const VerifyFinding& b) {
+              return a.problem < b.problem;
+            });
+  EXPECT_EQ(findings[0].problem, "erased");
+  EXPECT_EQ(findings[0].conversation, "c2");
+  EXPECT_EQ(findings[0].tenant, "acme");
+  EXPECT_EQ(findings[1].problem, "expired");
+  EXPECT_EQ(findings[1].conversation, "planted");
+}
+
+TEST_F(PurgeTest, PurgeRunsWhileTheBackendKeepsWriting) {
+  Conversation("acme", "old", 50, clock_->Now() - Days(40));
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    for (int i = 1; !stop.load() && i <= 2000; ++i) {
+      if (store_
+              ->Append(MakeMessage("acme", "w", "live", i,
+                                   clock_->Now() - absl::Minutes(1)))
+              .ok()) {
+        written.fetch_add(1);
+      }
+    }
+  });
+  const PurgeReport report = PurgeOk();
+  stop.store(true);
+  writer.join();
+  EXPECT_EQ(report.expiry.messages, 50u);
+  EXPECT_EQ(Count("acme", "live"), static_cast<size_t>(written.load()));
+  EXPECT_THAT(PurgeOk().expiry.groups, IsEmpty());
+}
+
+TEST_F(PurgeTest, BadOptionsAreRefused) {
+  PurgeOptions bad;
+  bad.rate_limit_bytes_per_second = -1;
+  EXPECT_EQ(store_->Purge(bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  bad = PurgeOptions();
+  bad.max_duration = absl::ZeroDuration();
+  EXPECT_EQ(store_->Purge(bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace ebb
