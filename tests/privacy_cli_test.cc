@@ -261,5 +261,63 @@ TEST_F(PrivacyCliTest, UsageErrorsExitTwo) {
   }
 }
 
+TEST_F(PrivacyCliTest, PurgeThenVerifyFindsNothing) {
+  ASSERT_EQ(Ebb("--now 2025-12-01T12:00:00Z ingest",
+                Line("old", 1, "2025-12-01T11:00:00Z"))
+                .code,
+            0);
+  ASSERT_EQ(Ebb(absl::StrCat(kNow, " ingest"),
+                Line("new", 1, "2026-01-09T23:00:00Z"))
+                .code,
+            0);
+  // 40 days on, "old" has expired under the 30-day default.
+  Result r = Ebb(absl::StrCat(kNow, " verify"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr(R"({"problem":"expired","file":")"));
+  EXPECT_THAT(r.out, HasSubstr(R"("conversation":"old","seq":1)"));
+  EXPECT_THAT(r.err, HasSubstr("still on disk"));
+
+  r = Ebb(absl::StrCat(kNow, " purge --dry-run"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(R"("dry_run":true)"));
+  EXPECT_THAT(r.out, HasSubstr(R"("tenants":[{"tenant":"acme","category":)"
+                               R"("transcript","messages":1,)"));
+  EXPECT_EQ(Ebb(absl::StrCat(kNow, " verify")).code, 1);  // nothing changed
+
+  const std::string report = dir_.path() + "/report.json";
+  const std::string metrics = dir_.path() + "/ebb.prom";
+  r = Ebb(absl::StrCat(kNow, " purge --max-duration 1h --rate-limit 50 "
+                             "--report ", report, " --metrics-file ", metrics));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(R"("complete":true)"));
+  EXPECT_THAT(r.out, HasSubstr(R"("messages":1,)"));
+  EXPECT_EQ(ReadFile(report), r.out);
+  const std::string prom = ReadFile(metrics);
+  EXPECT_THAT(prom, HasSubstr("# TYPE ebb_purge_complete gauge\n"
+                              "ebb_purge_complete 1\n"));
+  EXPECT_THAT(prom, HasSubstr(
+      R"(ebb_purge_tenant_expired_messages{tenant="acme",category="transcript"} 1)"));
+
+  r = Ebb(absl::StrCat(kNow, " verify"));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr(R"("findings":0})"));
+  EXPECT_EQ(Lines(Ebb(absl::StrCat(kNow, " get --tenant acme --conversation "
+                                         "new"))
+                      .out)
+                .size(),
+            1u);
+  r = Ebb(absl::StrCat(kNow, " audit export"));
+  EXPECT_THAT(r.out, HasSubstr("AUDIT_EXPIRE"));
+  EXPECT_THAT(r.out, HasSubstr("AUDIT_PURGE_RUN"));
+
+  for (const std::string& args :
+       {std::string("purge --max-duration soon"),
+        std::string("purge --rate-limit -1"),
+        std::string("purge --max-duration forever")}) {
+    Result bad = Ebb(absl::StrCat(kNow, " ", args));
+    EXPECT_EQ(bad.code, 2) << args << "\n" << bad.err;
+  }
+}
+
 }  // namespace
 }  // namespace ebb
