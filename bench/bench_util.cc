@@ -97,17 +97,21 @@ ChatGenerator::Open ChatGenerator::StartConversation() {
   return open;
 }
 
-void ChatGenerator::FillText(std::string* text) {
-  const int target = options_.text_bytes * 3 / 4 +
-                     static_cast<int>(rng_() % (options_.text_bytes / 2 + 1));
+void ChatText(std::mt19937_64& rng, int mean_bytes, std::string* text) {
+  const int target =
+      mean_bytes * 3 / 4 + static_cast<int>(rng() % (mean_bytes / 2 + 1));
   text->clear();
   while (static_cast<int>(text->size()) < target) {
     if (!text->empty()) text->push_back(' ');
-    const absl::string_view word = kWords[rng_() % std::size(kWords)];
+    const absl::string_view word = kWords[rng() % std::size(kWords)];
     text->append(word.data(), word.size());
   }
   text->resize(target);
   text->back() = '.';
+}
+
+void ChatGenerator::FillText(std::string* text) {
+  ChatText(rng_, options_.text_bytes, text);
 }
 
 void ChatGenerator::Fill(const Open& open, v1::Message* m) {

@@ -54,6 +54,10 @@ class ScratchDir {
   std::string path_;
 };
 
+// Replaces *text with chat-like words, uniform in [0.75, 1.25] x mean_bytes
+// long, ending in '.': compresses like real text, unlike random bytes.
+void ChatText(std::mt19937_64& rng, int mean_bytes, std::string* text);
+
 struct ChatOptions {
   // Tenants "tenant-000" .. ; users "user-00000" .. per tenant.
   int tenants = 200;

@@ -200,7 +200,7 @@ struct ExpiryReport {
   uint64_t messages = 0;
   uint64_t bytes = 0;
   uint64_t held_back = 0;
-  uint64_t ranges_deleted = 0;  // range deletions written
+  uint64_t ranges_deleted = 0;  // key ranges expired (for Purge to compact)
 };
 
 // How Purge runs.
@@ -427,11 +427,12 @@ class Store {
   // read of the data: meant for operators and tests, not hot paths.
   absl::StatusOr<StoreStats> Stats();
 
-  // Carries out expiry: for each tenant and category, deletes the messages
-  // that have expired since the last call (range deletions over runs of
-  // consecutive expired keys, which compaction then drops in bulk) and, in
-  // the same atomic write, appends one AUDIT_EXPIRE record per tenant,
-  // category and creation day with the counts. Messages a legal hold covers
+  // Carries out expiry: for each tenant and category, counts the messages
+  // that have expired since the last call and, in one atomic write per
+  // tenant, appends one AUDIT_EXPIRE record per category and creation day
+  // with the counts, advances the tenant's "expired through" watermark (from
+  // then on the compaction filter drops those messages) and records their key
+  // ranges for Purge, which drops or compacts exactly them. Messages a legal hold covers
   // are counted as held back and kept; they are expired (and audited) when
   // the hold is lifted. The nightly purge runs this first.
   //

@@ -213,21 +213,27 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
     rocksdb::WriteBatch batch;
     Groups groups;
     std::string run_first, run_last;
+    // Runs of expired keys of the current bucket, and what else it holds.
+    std::vector<std::pair<std::string, std::string>> runs;
+    uint64_t seen = 0, kept = 0;
     auto close_run = [&] {
       if (run_first.empty()) return;
       std::string end = run_last;
       end.push_back('\0');  // the smallest key after run_last
-      DeleteRangeForPurge(&batch, messages_cf(), run_first, end);
-      ++report.ranges_deleted;
+      runs.emplace_back(std::move(run_first), std::move(end));
       run_first.clear();
     };
     for (ExpiryBucket bucket : buckets) {
       std::string prefix(8, '\0');
       absl::big_endian::Store32(prefix.data(), bucket);
       absl::big_endian::Store32(prefix.data() + 4, number);
+      runs.clear();
+      seen = kept = 0;
       EBB_RETURN_IF_ERROR(ScanPrefix(
           messages_cf(), prefix, "expire: messages",
           [&](absl::string_view key, absl::string_view value) {
+            ++seen;
+            ++kept;  // until shown to be deleted below
             const std::optional<RecordHeader> header =
                 internal::DecodeRecordHeader(value);
             // Undecodable records are kept (and counted by Stats).
@@ -255,10 +261,29 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
             }
             ++report.messages;
             report.bytes += key.size() + value.size();
+            --kept;
             if (run_first.empty()) run_first = std::string(key);
             run_last = std::string(key);
           }));
       close_run();
+      // No range tombstones: the watermark advanced below is the deletion
+      // (reads never returned these records, and the filter now drops them).
+      // The worklist tells the purge where: the whole [bucket][tenant] range
+      // when all of it went (or it holds nothing), so that it can join
+      // neighbouring tenants, drop whole files across them and compact the
+      // day once; otherwise each run of expired keys.
+      const std::string end = internal::PrefixSuccessor(prefix);
+      if (seen == 0) {
+        NotePurgeRange(&batch, messages_cf(), prefix, end, PurgeWork::kEmpty);
+      } else if (kept == 0) {
+        NotePurgeRange(&batch, messages_cf(), prefix, end);
+        ++report.ranges_deleted;
+      } else {
+        for (const auto& [first, last] : runs) {
+          NotePurgeRange(&batch, messages_cf(), first, last);
+          ++report.ranges_deleted;
+        }
+      }
     }
 
     std::vector<v1::AuditRecord> records;

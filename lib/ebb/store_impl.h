@@ -212,10 +212,20 @@ class Store::Impl {
   void DeleteRangeForPurge(rocksdb::WriteBatch* batch,
                            rocksdb::ColumnFamilyHandle* cf,
                            absl::string_view begin, absl::string_view end);
-  // Records [begin, end) in the worklist only (for point deletions).
+  // What a worklist range asks of the purge.
+  enum class PurgeWork : char {
+    // Compact it: it holds deleted or expired-and-audited records. (Whole
+    // files inside it that predate the note may be dropped.)
+    kCompact = 'C',
+    // It held nothing when noted: only whole files inside it that predate
+    // the note may be dropped (it lets neighbouring ranges join up).
+    kEmpty = 'E',
+  };
+  // Records [begin, end) in the worklist only.
   void NotePurgeRange(rocksdb::WriteBatch* batch,
                       rocksdb::ColumnFamilyHandle* cf, absl::string_view begin,
-                      absl::string_view end);
+                      absl::string_view end,
+                      PurgeWork work = PurgeWork::kCompact);
 
   // The expiry buckets that hold any message, ascending: one seek each.
   absl::StatusOr<std::vector<ExpiryBucket>> PresentBuckets() const;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/base/internal/endian.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "lib/ebb/internal/status_macros.h"
@@ -34,6 +35,7 @@ std::string PurgeKey(uint64_t id) {
 }
 
 struct PurgeRange {
+  char work = 'C';  // Store::Impl::PurgeWork
   uint32_t cf = 0;
   // The DB's sequence number just before the deletion was written: a file
   // whose entries are all at or below it holds only deleted data. Newer
@@ -43,24 +45,29 @@ struct PurgeRange {
   std::vector<std::string> keys;  // the worklist entries it came from
 };
 
-std::string EncodePurgeRange(uint32_t cf, uint64_t seq,
+// [work][column family u32][sequence u64][begin size u32][begin][end]
+std::string EncodePurgeRange(char work, uint32_t cf, uint64_t seq,
                              absl::string_view begin, absl::string_view end) {
-  char buf[16];
-  absl::big_endian::Store32(buf, cf);
-  absl::big_endian::Store64(buf + 4, seq);
-  absl::big_endian::Store32(buf + 12, static_cast<uint32_t>(begin.size()));
-  return absl::StrCat(absl::string_view(buf, 16), begin, end);
+  char buf[17];
+  buf[0] = work;
+  absl::big_endian::Store32(buf + 1, cf);
+  absl::big_endian::Store64(buf + 5, seq);
+  absl::big_endian::Store32(buf + 13, static_cast<uint32_t>(begin.size()));
+  return absl::StrCat(absl::string_view(buf, 17), begin, end);
 }
 
 std::optional<PurgeRange> DecodePurgeRange(absl::string_view value) {
-  if (value.size() < 16) return std::nullopt;
+  if (value.size() < 17 || (value[0] != 'C' && value[0] != 'E')) {
+    return std::nullopt;
+  }
   PurgeRange out;
-  out.cf = absl::big_endian::Load32(value.data());
-  out.deleted_after_seq = absl::big_endian::Load64(value.data() + 4);
-  const uint32_t begin_size = absl::big_endian::Load32(value.data() + 12);
-  if (value.size() - 16 < begin_size) return std::nullopt;
-  out.begin = std::string(value.substr(16, begin_size));
-  out.end = std::string(value.substr(16 + begin_size));
+  out.work = value[0];
+  out.cf = absl::big_endian::Load32(value.data() + 1);
+  out.deleted_after_seq = absl::big_endian::Load64(value.data() + 5);
+  const uint32_t begin_size = absl::big_endian::Load32(value.data() + 13);
+  if (value.size() - 17 < begin_size) return std::nullopt;
+  out.begin = std::string(value.substr(17, begin_size));
+  out.end = std::string(value.substr(17 + begin_size));
   return out;
 }
 
@@ -82,6 +89,7 @@ std::vector<PurgeRange> Coalesce(std::vector<PurgeRange> ranges) {
       last.keys.insert(last.keys.end(), r.keys.begin(), r.keys.end());
       last.deleted_after_seq =
           std::min(last.deleted_after_seq, r.deleted_after_seq);
+      if (r.work == 'C') last.work = 'C';  // compact if any part needs it
       continue;
     }
     out.push_back(std::move(r));
@@ -89,10 +97,17 @@ std::vector<PurgeRange> Coalesce(std::vector<PurgeRange> ranges) {
   return out;
 }
 
-uint64_t LiveSstBytes(rocksdb::DB* db) {
-  uint64_t bytes = 0;
-  db->GetIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize, &bytes);
-  return bytes;
+uint64_t LiveSstBytes(rocksdb::DB* db,
+                      const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
+  uint64_t total = 0;
+  for (rocksdb::ColumnFamilyHandle* cf : cfs) {
+    uint64_t bytes = 0;
+    if (db->GetIntProperty(cf, rocksdb::DB::Properties::kLiveSstFilesSize,
+                           &bytes)) {
+      total += bytes;
+    }
+  }
+  return total;
 }
 
 }  // namespace
@@ -100,10 +115,10 @@ uint64_t LiveSstBytes(rocksdb::DB* db) {
 void Store::Impl::NotePurgeRange(rocksdb::WriteBatch* batch,
                                  rocksdb::ColumnFamilyHandle* cf,
                                  absl::string_view begin,
-                                 absl::string_view end) {
+                                 absl::string_view end, PurgeWork work) {
   batch->Put(meta_cf(), PurgeKey(next_purge_id_.fetch_add(1)),
-             EncodePurgeRange(cf->GetID(), db_->GetLatestSequenceNumber(),
-                              begin, end));
+             EncodePurgeRange(static_cast<char>(work), cf->GetID(),
+                              db_->GetLatestSequenceNumber(), begin, end));
 }
 
 void Store::Impl::DeleteRangeForPurge(rocksdb::WriteBatch* batch,
@@ -150,7 +165,7 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
   };
   PurgeReport report;
   report.dry_run = options.dry_run;
-  report.sst_bytes_before = LiveSstBytes(db_.get());
+  report.sst_bytes_before = LiveSstBytes(db_.get(), handles_);
 
   progress("expiring");
   EBB_ASSIGN_OR_RETURN(report.expiry, ExpireDue(options.dry_run));
@@ -255,52 +270,126 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
         ToAbslStatus(db_->ContinueBackgroundWork(), "purge: continue"));
     EBB_RETURN_IF_ERROR(dropped);
 
-    // Then compact exactly the deleted ranges, bottommost forced: kForce,
-    // not kForceOptimized, which silently skips files in RocksDB 7.8
-    // (shared/notes/rocksdb-purge-facts.md).
+    // Then compact what is left of the deleted ranges, bottommost forced:
+    // kForce, not kForceOptimized, which silently skips files in RocksDB 7.8
+    // (shared/notes/rocksdb-purge-facts.md). Message files are cut at every
+    // expiry day, so one compaction per day spans all of that day's ranges
+    // (compacting each range alone would rewrite the same files again and
+    // again). Index ranges are left to the whole-index compaction below.
     rocksdb::CompactRangeOptions compact;
     compact.bottommost_level_compaction =
         rocksdb::BottommostLevelCompaction::kForce;
     compact.exclusive_manual_compaction = false;
-    size_t done = 0;
+    struct Span {
+      std::string begin, end;
+      std::vector<const PurgeRange*> ranges;
+    };
+    std::vector<Span> spans;
+    std::vector<const PurgeRange*> index_ranges;
+    std::vector<const PurgeRange*> empty_ranges;
     for (const PurgeRange& r : ranges) {
+      if (r.cf != messages_cf()->GetID()) {
+        index_ranges.push_back(&r);
+        continue;
+      }
+      if (r.work == 'E') {  // nothing to compact: done once files are dropped
+        empty_ranges.push_back(&r);
+        continue;
+      }
+      const absl::string_view day = absl::string_view(r.begin).substr(0, 4);
+      if (!spans.empty() && absl::StartsWith(spans.back().begin, day) &&
+          day.size() == 4) {
+        Span& span = spans.back();
+        if (r.end.empty() || (!span.end.empty() && r.end > span.end)) {
+          span.end = r.end;
+        }
+        span.ranges.push_back(&r);
+      } else {
+        spans.push_back({r.begin, r.end, {&r}});
+      }
+    }
+    if (!empty_ranges.empty()) {
+      rocksdb::WriteBatch done_batch;
+      for (const PurgeRange* r : empty_ranges) {
+        for (const std::string& key : r->keys) done_batch.Delete(meta_cf(), key);
+      }
+      EBB_RETURN_IF_ERROR(ToAbslStatus(db_->Write(SyncWrite(), &done_batch),
+                                       "purge: worklist"));
+      report.ranges_compacted += empty_ranges.size();
+    }
+    size_t done = 0;
+    for (const Span& span : spans) {
       if (absl::Now() >= deadline) {
         report.complete = false;
         break;
       }
-      rocksdb::ColumnFamilyHandle* cf = nullptr;
-      for (rocksdb::ColumnFamilyHandle* h : handles_) {
-        if (h->GetID() == r.cf) cf = h;
-      }
-      rocksdb::WriteBatch done_batch;
-      if (cf != nullptr) {
-        const rocksdb::Slice begin(r.begin), end(r.end);
-        EBB_RETURN_IF_ERROR(ToAbslStatus(
-            db_->CompactRange(compact, cf, &begin, r.end.empty() ? nullptr : &end),
-            "purge: compact"));
-      }
-      for (const std::string& key : r.keys) done_batch.Delete(meta_cf(), key);
+      const rocksdb::Slice begin(span.begin), end(span.end);
       EBB_RETURN_IF_ERROR(ToAbslStatus(
-          db_->Write(SyncWrite(), &done_batch), "purge: worklist"));
-      ++report.ranges_compacted;
-      if (++done % 64 == 0) {
-        progress(absl::StrFormat("compacted %d of %d ranges", done,
-                                 ranges.size()));
+          db_->CompactRange(compact, messages_cf(), &begin,
+                            span.end.empty() ? nullptr : &end),
+          "purge: compact"));
+      rocksdb::WriteBatch done_batch;
+      for (const PurgeRange* r : span.ranges) {
+        for (const std::string& key : r->keys) {
+          done_batch.Delete(meta_cf(), key);
+        }
+      }
+      EBB_RETURN_IF_ERROR(ToAbslStatus(db_->Write(SyncWrite(), &done_batch),
+                                       "purge: worklist"));
+      report.ranges_compacted += span.ranges.size();
+      if (++done % 16 == 0) {
+        progress(absl::StrFormat("compacted %d of %d expiry days", done,
+                                 spans.size()));
+      }
+    }
+
+    // The index and the metadata are small: compacting them whole drops
+    // expired and erased index entries and deleted holds, restrictions and
+    // worklist entries, which name users.
+    if (report.complete) {
+      progress("compacting the index and metadata");
+      // Everything in the index must pass the filter once. If it all sits in
+      // one level, that takes a bottommost compaction (kForce). Otherwise the
+      // compactions that move the upper levels down already rewrite the
+      // bottom level under them; forcing the bottom level as well would
+      // rewrite it a second time.
+      rocksdb::ColumnFamilyMetaData index_meta;
+      db_->GetColumnFamilyMetaData(index_cf(), &index_meta);
+      int levels_with_files = 0;
+      for (const rocksdb::LevelMetaData& level : index_meta.levels) {
+        if (!level.files.empty()) ++levels_with_files;
+      }
+      rocksdb::CompactRangeOptions index_compact = compact;
+      if (levels_with_files > 1) {
+        index_compact.bottommost_level_compaction =
+            rocksdb::BottommostLevelCompaction::kSkip;
+      }
+      EBB_RETURN_IF_ERROR(ToAbslStatus(
+          db_->CompactRange(index_compact, index_cf(), nullptr, nullptr),
+          "purge: compact index"));
+      rocksdb::WriteBatch done_batch;
+      for (const PurgeRange* r : index_ranges) {
+        for (const std::string& key : r->keys) {
+          done_batch.Delete(meta_cf(), key);
+        }
+      }
+      EBB_RETURN_IF_ERROR(ToAbslStatus(db_->Write(SyncWrite(), &done_batch),
+                                       "purge: worklist"));
+      report.ranges_compacted += index_ranges.size();
+      // Only the metadata that gets deleted: the audit ledger, which only
+      // grows, is left alone.
+      for (const char* prefix :
+           {store_internal::kHoldPrefix, store_internal::kPendingPrefix,
+            kPurgePrefix, store_internal::kRequestPrefix,
+            store_internal::kRestrictPrefix}) {
+        const std::string end = internal::PrefixSuccessor(prefix);
+        const rocksdb::Slice begin_slice(prefix), end_slice(end);
+        EBB_RETURN_IF_ERROR(ToAbslStatus(
+            db_->CompactRange(compact, meta_cf(), &begin_slice, &end_slice),
+            "purge: compact metadata"));
       }
     }
     report.ranges_pending = ranges.size() - report.ranges_compacted;
-
-    // The index and the metadata are small: compacting them whole drops
-    // expired index entries and deleted holds, restrictions and worklist
-    // entries, which name users.
-    if (report.complete) {
-      progress("compacting the index and metadata");
-      for (rocksdb::ColumnFamilyHandle* cf : {index_cf(), meta_cf()}) {
-        EBB_RETURN_IF_ERROR(ToAbslStatus(
-            db_->CompactRange(compact, cf, nullptr, nullptr),
-            "purge: compact index"));
-      }
-    }
     return absl::OkStatus();
   }();
   rate_limiter_->SetBytesPerSecond(store_internal::kUnlimitedBytesPerSecond);
@@ -329,7 +418,7 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
   EBB_RETURN_IF_ERROR(ToAbslStatus(
       db_->Flush(rocksdb::FlushOptions(), handles_), "purge: final flush"));
   report.bytes_rewritten = compaction_bytes_->written() - written_before;
-  report.sst_bytes_after = LiveSstBytes(db_.get());
+  report.sst_bytes_after = LiveSstBytes(db_.get(), handles_);
   report.duration = absl::Now() - started;
   progress("done");
   return report;

@@ -1,0 +1,550 @@
+// Copyright ebb authors.
+//
+// purge_bench: the nightly purge against the naive way and RocksDB's own TTL,
+// on the same workload, in one run.
+//
+// Workload: 200 tenants (TTL 7 d for every tenth, 90 d for the next tenth, 30 d
+// for the rest), ~400-byte chat messages in 20-message conversations spread
+// evenly over 90 simulated days; at "now" (day 90) about 60 % have expired.
+//
+// Strategies, each on its own copy of the data:
+//   (a) naive: conversation-major keys (tenant \0 conversation \0 seq); scan
+//       everything, Delete each expired key, then a full CompactRange (kForce).
+//   (b) DBWithTTL-style: the same keys and bytes, a compaction filter that
+//       looks up the tenant's TTL per key, and a full CompactRange (kForce).
+//   (c) ebb: the store as ebb lays it out (written through Store::AppendBatch
+//       day by day, the clock following), then Store::Purge.
+// The raw database for (a) and (b) is built once and copied. Values are the
+// same bytes in all three (ebb's record: header + serialized message).
+//
+// Then the steady state: --nights more simulated days of ingest + purge on the
+// ebb store, with some tenants shortening and lengthening their policies on
+// the way; per night, the bytes the purge rewrote as a fraction of the live
+// SST bytes. A full compaction rewrites 100 % every night.
+//
+// Usage: purge_bench [--messages=N] [--nights=N] [--json=FILE]
+// Build with -c opt. Prints a table and, with --json, writes the figures.
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "bench/bench_util.h"
+#include "ebb/v1/message.pb.h"
+#include "lib/ebb/clock.h"
+#include "lib/ebb/options.h"
+#include "lib/ebb/store.h"
+#include "lib/ebb/internal/record_codec.h"
+#include "rocksdb/compaction_filter.h"
+#include "rocksdb/db.h"
+#include "rocksdb/listener.h"
+#include "rocksdb/write_batch.h"
+
+namespace ebb::bench {
+namespace {
+
+constexpr int kTenants = 200;
+constexpr int kDays = 90;
+constexpr int kPerConversation = 20;
+
+absl::Duration TtlOf(int tenant) {
+  if (tenant % 10 == 0) return absl::Hours(24 * 7);
+  if (tenant % 10 == 1) return absl::Hours(24 * 90);
+  return absl::Hours(24 * 30);
+}
+
+std::string TenantName(int tenant) { return absl::StrFormat("tenant-%03d", tenant); }
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since)
+      .count();
+}
+
+uint64_t SstBytes(const std::string& dir) {
+  uint64_t bytes = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file() &&
+        absl::EndsWith(entry.path().string(), ".sst")) {
+      bytes += entry.file_size();
+    }
+  }
+  return bytes;
+}
+
+void Check(const rocksdb::Status& s, const char* what) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
+    std::exit(1);
+  }
+}
+
+void Check(const absl::Status& s, const char* what) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
+    std::exit(1);
+  }
+}
+
+// The messages of one simulated day, in conversations of 20, deterministic.
+class Workload {
+ public:
+  Workload(int64_t messages, absl::Time start)
+      : per_day_(messages / kDays), start_(start) {}
+
+  absl::Time DayStart(int day) const { return start_ + absl::Hours(24) * day; }
+
+  // Calls fn(batch) with batches of up to 1000 messages of day `day`.
+  template <typename Fn>
+  void Day(int day, Fn&& fn) {
+    std::mt19937_64 rng(1000 + day);
+    std::vector<v1::Message> batch;
+    const int conversations = static_cast<int>(per_day_ / kPerConversation);
+    for (int c = 0; c < conversations; ++c) {
+      const int tenant = static_cast<int>(rng() % kTenants);
+      const absl::Time begins =
+          DayStart(day) + absl::Seconds(rng() % (86400 - 3600));
+      const std::string conversation = absl::StrFormat("conv-%02d-%06d", day, c);
+      const std::string user = absl::StrFormat("user-%05d", rng() % 5000);
+      for (int i = 1; i <= kPerConversation; ++i) {
+        v1::Message& m = batch.emplace_back();
+        m.set_tenant(TenantName(tenant));
+        m.set_user(user);
+        m.set_conversation(conversation);
+        m.set_seq(i);
+        m.set_role(i % 2 == 1 ? v1::ROLE_USER : v1::ROLE_ASSISTANT);
+        ChatText(rng, 400, m.mutable_text());
+        m.mutable_created_at()->set_seconds(
+            absl::ToUnixSeconds(begins + absl::Seconds(15 * i)));
+        m.set_category(v1::CATEGORY_TRANSCRIPT);
+      }
+      if (batch.size() >= 1000) {
+        fn(batch);
+        batch.clear();
+      }
+    }
+    if (!batch.empty()) fn(batch);
+  }
+
+ private:
+  int64_t per_day_;
+  absl::Time start_;
+};
+
+// Counts the bytes compactions write.
+class CompactionBytes : public rocksdb::EventListener {
+ public:
+  void OnCompactionCompleted(rocksdb::DB*,
+                             const rocksdb::CompactionJobInfo& info) override {
+    written_ += info.stats.total_output_bytes;
+  }
+  uint64_t written() const { return written_.load(); }
+
+ private:
+  std::atomic<uint64_t> written_{0};
+};
+
+// Per-tenant cutoffs at `now` for the raw layouts: expired iff created_at <
+// cutoff of the key's tenant.
+absl::flat_hash_map<std::string, int64_t> RawCutoffs(absl::Time now) {
+  absl::flat_hash_map<std::string, int64_t> out;
+  for (int t = 0; t < kTenants; ++t) {
+    out[TenantName(t)] = absl::ToUnixMicros(now - TtlOf(t));
+  }
+  return out;
+}
+
+bool RawExpired(const absl::flat_hash_map<std::string, int64_t>& cutoffs,
+                const rocksdb::Slice& key, const rocksdb::Slice& value) {
+  const absl::string_view k(key.data(), key.size());
+  const auto header =
+      internal::DecodeRecordHeader(absl::string_view(value.data(), value.size()));
+  if (!header.has_value()) return false;
+  auto it = cutoffs.find(k.substr(0, k.find('\0')));
+  return it != cutoffs.end() && header->created_at_micros < it->second;
+}
+
+// (b): the DBWithTTL-style filter: one TTL lookup per key.
+class TtlFilter : public rocksdb::CompactionFilter {
+ public:
+  explicit TtlFilter(const absl::flat_hash_map<std::string, int64_t>* cutoffs)
+      : cutoffs_(cutoffs) {}
+  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& value,
+              std::string*, bool*) const override {
+    return RawExpired(*cutoffs_, key, value);
+  }
+  const char* Name() const override { return "bench.TtlFilter"; }
+
+ private:
+  const absl::flat_hash_map<std::string, int64_t>* cutoffs_;
+};
+
+struct Result {
+  std::string name;
+  double unreadable_s = 0;  // until no read returns expired data
+  double gone_s = 0;        // until expired data has left the SST files
+  uint64_t sst_before = 0, sst_after = 0, rewritten = 0, live_keys = 0;
+};
+
+std::unique_ptr<rocksdb::DB> OpenRaw(const std::string& dir,
+                                     std::shared_ptr<CompactionBytes> bytes,
+                                     const rocksdb::CompactionFilter* filter) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.max_background_jobs = 2;
+  if (bytes) options.listeners.push_back(bytes);
+  options.compaction_filter = filter;
+  rocksdb::DB* db = nullptr;
+  Check(rocksdb::DB::Open(options, dir, &db), "open raw");
+  return std::unique_ptr<rocksdb::DB>(db);
+}
+
+uint64_t CountKeys(rocksdb::DB* db) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  uint64_t n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+  Check(it->status(), "count");
+  return n;
+}
+
+rocksdb::CompactRangeOptions ForceBottommost() {
+  rocksdb::CompactRangeOptions o;
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return o;
+}
+
+Result Naive(const std::string& dir, absl::Time now) {
+  Result r{"(a) naive: scan + Delete + full compaction"};
+  const auto cutoffs = RawCutoffs(now);
+  auto bytes = std::make_shared<CompactionBytes>();
+  auto db = OpenRaw(dir, bytes, nullptr);
+  r.sst_before = SstBytes(dir);
+  const auto start = std::chrono::steady_clock::now();
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions()));
+    rocksdb::WriteBatch batch;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (RawExpired(cutoffs, it->key(), it->value())) {
+        batch.Delete(it->key());
+        if (batch.Count() >= 10000) {
+          Check(db->Write(rocksdb::WriteOptions(), &batch), "delete");
+          batch.Clear();
+        }
+      }
+    }
+    Check(db->Write(rocksdb::WriteOptions(), &batch), "delete");
+    Check(it->status(), "scan");
+  }
+  r.unreadable_s = Seconds(start);
+  const uint64_t written_before = bytes->written();
+  Check(db->CompactRange(ForceBottommost(), nullptr, nullptr), "compact");
+  r.gone_s = Seconds(start);
+  r.rewritten = bytes->written() - written_before;
+  r.live_keys = CountKeys(db.get());
+  Check(db->Close(), "close");
+  db.reset();
+  r.sst_after = SstBytes(dir);
+  return r;
+}
+
+Result TtlCompaction(const std::string& dir, absl::Time now) {
+  Result r{"(b) DBWithTTL-style: filter + full compaction"};
+  const auto cutoffs = RawCutoffs(now);
+  TtlFilter filter(&cutoffs);
+  auto bytes = std::make_shared<CompactionBytes>();
+  auto db = OpenRaw(dir, bytes, &filter);
+  r.sst_before = SstBytes(dir);
+  const auto start = std::chrono::steady_clock::now();
+  const uint64_t written_before = bytes->written();
+  Check(db->CompactRange(ForceBottommost(), nullptr, nullptr), "compact");
+  r.gone_s = r.unreadable_s = Seconds(start);
+  r.rewritten = bytes->written() - written_before;
+  r.live_keys = CountKeys(db.get());
+  Check(db->Close(), "close");
+  db.reset();
+  r.sst_after = SstBytes(dir);
+  return r;
+}
+
+Options EbbOptions(std::shared_ptr<ManualClock> clock) {
+  Options options;
+  options.clock = std::move(clock);
+  return options;
+}
+
+std::unique_ptr<Store> OpenEbb(const std::string& dir,
+                               std::shared_ptr<ManualClock> clock) {
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(EbbOptions(std::move(clock)), dir);
+  Check(store.status(), "open ebb");
+  return *std::move(store);
+}
+
+void CopyDir(const std::string& from, const std::string& to) {
+  std::filesystem::remove_all(to);
+  std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
+}
+
+std::string Mb(uint64_t bytes) {
+  return absl::StrFormat("%.1f MB", static_cast<double>(bytes) / 1e6);
+}
+
+int Main(int argc, char** argv) {
+  int64_t messages = 6'000'000;
+  int nights = 60;
+  std::string json_path;
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (absl::StartsWith(arg, "--messages=")) {
+      if (!absl::SimpleAtoi(arg.substr(11), &messages)) return 2;
+    } else if (absl::StartsWith(arg, "--nights=")) {
+      if (!absl::SimpleAtoi(arg.substr(9), &nights)) return 2;
+    } else if (absl::StartsWith(arg, "--json=")) {
+      json_path = std::string(arg.substr(7));
+    } else {
+      std::fprintf(stderr,
+                   "usage: purge_bench [--messages=N] [--nights=N] "
+                   "[--json=FILE]\n");
+      return 2;
+    }
+  }
+  ScratchDir scratch("purge_bench");
+  const std::string raw = scratch.path() + "/raw";
+  const std::string naive_dir = scratch.path() + "/naive";
+  const std::string ttl_dir = scratch.path() + "/ttl";
+  const std::string ebb_dir = scratch.path() + "/ebb";
+  const absl::Time now = BenchNow();
+  const absl::Time start = now - absl::Hours(24 * kDays);
+  Workload workload(messages, start);
+
+  // Build the raw database once; count what should survive.
+  std::printf("building %lld messages over %d days...\n",
+              static_cast<long long>(messages), kDays);
+  uint64_t expected_live = 0, total = 0;
+  {
+    auto db = OpenRaw(raw, nullptr, nullptr);
+    const auto cutoffs = RawCutoffs(now);
+    std::string key, value;
+    for (int day = 0; day < kDays; ++day) {
+      workload.Day(day, [&](const std::vector<v1::Message>& batch) {
+        rocksdb::WriteBatch wb;
+        for (const v1::Message& m : batch) {
+          key.clear();
+          AppendRawKey(m.tenant(), m.conversation(), m.seq(), &key);
+          internal::EncodeMessageRecord(m, &value);
+          wb.Put(key, value);
+          ++total;
+          if (!RawExpired(cutoffs, key, value)) ++expected_live;
+        }
+        Check(db->Write(rocksdb::WriteOptions(), &wb), "write raw");
+      });
+    }
+    Check(db->Close(), "close raw");
+  }
+  CopyDir(raw, naive_dir);
+  CopyDir(raw, ttl_dir);
+  std::filesystem::remove_all(raw);
+
+  // The ebb store, written as a backend would have over the 90 days.
+  auto clock = std::make_shared<ManualClock>(start);
+  {
+    auto store = OpenEbb(ebb_dir, clock);
+    for (int t = 0; t < kTenants; ++t) {
+      Check(store->SetPolicy(TenantName(t), v1::CATEGORY_TRANSCRIPT, TtlOf(t))
+                .status(),
+            "policy");
+    }
+    for (int day = 0; day < kDays; ++day) {
+      clock->Set(workload.DayStart(day + 1));
+      workload.Day(day, [&](const std::vector<v1::Message>& batch) {
+        Check(store->AppendBatch(batch), "append");
+      });
+    }
+    Check(store->Close(), "close ebb");
+  }
+  clock->Set(now);
+  std::printf("%llu messages, %llu (%.1f %%) live at now\n",
+              static_cast<unsigned long long>(total),
+              static_cast<unsigned long long>(expected_live),
+              100.0 * expected_live / total);
+
+  std::vector<Result> results;
+  results.push_back(Naive(naive_dir, now));
+  results.push_back(TtlCompaction(ttl_dir, now));
+  {
+    Result r{"(c) ebb: ExpireDue + Purge"};
+    auto store = OpenEbb(ebb_dir, clock);
+    r.sst_before = SstBytes(ebb_dir);
+    const auto t0 = std::chrono::steady_clock::now();
+    absl::StatusOr<PurgeReport> report = store->Purge(PurgeOptions());
+    Check(report.status(), "purge");
+    r.gone_s = Seconds(t0);
+    // ebb's reads never return expired data; ExpireDue makes it deleted
+    // (and audited) logically.
+    r.unreadable_s = 0;
+    r.rewritten = report->bytes_rewritten;
+    absl::StatusOr<StoreStats> stats = store->Stats();
+    Check(stats.status(), "stats");
+    r.live_keys = stats->messages_live + stats->messages_expired;
+    absl::StatusOr<VerifyReport> verify = store->Verify();
+    Check(verify.status(), "verify");
+    std::printf("ebb purge: expired %llu messages, %llu files dropped (%s); "
+                "verify: %zu findings\n",
+                static_cast<unsigned long long>(report->expiry.messages),
+                static_cast<unsigned long long>(report->files_dropped),
+                Mb(report->bytes_dropped).c_str(), verify->findings.size());
+    Check(store->Close(), "close");
+    r.sst_after = SstBytes(ebb_dir);
+    results.push_back(r);
+  }
+
+  std::printf("\n| strategy | to unreadable | to physically gone | SST before | "
+              "SST after | rewritten | live keys after (expected %llu) |\n",
+              static_cast<unsigned long long>(expected_live));
+  std::printf("|---|---|---|---|---|---|---|\n");
+  for (const Result& r : results) {
+    std::printf("| %s | %.3f s | %.3f s | %s | %s | %s | %llu%s |\n",
+                r.name.c_str(), r.unreadable_s, r.gone_s,
+                Mb(r.sst_before).c_str(), Mb(r.sst_after).c_str(),
+                Mb(r.rewritten).c_str(),
+                static_cast<unsigned long long>(r.live_keys),
+                r.live_keys == expected_live ? "" : " MISMATCH");
+  }
+  const double vs_naive = results[0].gone_s / results[2].gone_s;
+  const double vs_ttl = results[1].gone_s / results[2].gone_s;
+  const double disk_vs_live =
+      static_cast<double>(results[2].sst_after) / results[1].sst_after;
+  std::printf("\nebb to physically gone: %.1fx faster than (a), %.1fx faster "
+              "than (b); SST after / (b)'s fully compacted live data: %.2fx\n",
+              vs_naive, vs_ttl, disk_vs_live);
+
+  // Steady state: one more day per night, then the purge.
+  std::vector<double> night_fraction;
+  std::vector<bool> night_after_change;
+  {
+    auto store = OpenEbb(ebb_dir, clock);
+    Workload more(messages, now);
+    for (int night = 0; night < nights; ++night) {
+      clock->Set(now + absl::Hours(24) * (night + 1));
+      more.Day(night, [&](const std::vector<v1::Message>& batch) {
+        Check(store->AppendBatch(batch), "append");
+      });
+      // Every 15th night: tenants 2..11 shorten 30 d -> 14 d, and the 7-day
+      // tenants 10, 20 lengthen to 30 d.
+      const bool change = night % 15 == 7;
+      if (change) {
+        for (int t = 2; t < 12; ++t) {
+          if (t % 10 >= 2) {
+            Check(store->SetPolicy(TenantName(t), v1::CATEGORY_TRANSCRIPT,
+                                   absl::Hours(24 * 14))
+                      .status(),
+                  "shorten");
+          }
+        }
+        for (int t : {10, 20}) {
+          Check(store->SetPolicy(TenantName(t), v1::CATEGORY_TRANSCRIPT,
+                                 absl::Hours(24 * 30))
+                    .status(),
+                "lengthen");
+        }
+      }
+      absl::StatusOr<PurgeReport> report = store->Purge(PurgeOptions());
+      Check(report.status(), "nightly purge");
+      const double fraction = static_cast<double>(report->bytes_rewritten) /
+                              std::max<uint64_t>(1, report->sst_bytes_after);
+      night_fraction.push_back(fraction);
+      night_after_change.push_back(change);
+      if (getenv("PURGE_BENCH_DEBUG")) {
+        std::printf("night %d: expired %llu, ranges %llu, dropped %llu files, "
+                    "rewritten %llu, sst %llu -> %llu\n", night,
+                    (unsigned long long)report->expiry.messages,
+                    (unsigned long long)report->ranges_compacted,
+                    (unsigned long long)report->files_dropped,
+                    (unsigned long long)report->bytes_rewritten,
+                    (unsigned long long)report->sst_bytes_before,
+                    (unsigned long long)report->sst_bytes_after);
+      }
+    }
+    if (getenv("PURGE_BENCH_DEBUG")) {
+      std::printf("keeping %s\n", ebb_dir.c_str());
+      std::fflush(stdout);
+      std::_Exit(0);
+    }
+    absl::StatusOr<VerifyReport> verify = store->Verify();
+    Check(verify.status(), "verify");
+    std::printf("after %d nights: verify found %zu records\n", nights,
+                verify->findings.size());
+    Check(store->Close(), "close");
+  }
+  double quiet_sum = 0, change_sum = 0, quiet_max = 0, change_max = 0;
+  int quiet = 0, changes = 0;
+  for (size_t i = 0; i < night_fraction.size(); ++i) {
+    if (night_after_change[i]) {
+      change_sum += night_fraction[i];
+      change_max = std::max(change_max, night_fraction[i]);
+      ++changes;
+    } else {
+      quiet_sum += night_fraction[i];
+      quiet_max = std::max(quiet_max, night_fraction[i]);
+      ++quiet;
+    }
+  }
+  std::printf("steady state, bytes rewritten / live SST bytes: nights without "
+              "a policy change: mean %.2f %%, max %.2f %% (%d nights); nights "
+              "with one: mean %.2f %%, max %.2f %% (%d nights)\n",
+              quiet ? 100 * quiet_sum / quiet : 0.0, 100 * quiet_max, quiet,
+              changes ? 100 * change_sum / changes : 0.0, 100 * change_max,
+              changes);
+  std::printf("per night (%%):");
+  for (size_t i = 0; i < night_fraction.size(); ++i) {
+    std::printf(" %s%.2f", night_after_change[i] ? "*" : "",
+                100 * night_fraction[i]);
+  }
+  std::printf("\n");
+
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
+    out << "{\"messages\":" << total << ",\"expected_live\":" << expected_live
+        << ",\"strategies\":[";
+    for (size_t i = 0; i < results.size(); ++i) {
+      const Result& r = results[i];
+      out << (i ? "," : "") << "{\"name\":\"" << r.name
+          << "\",\"unreadable_s\":" << r.unreadable_s
+          << ",\"gone_s\":" << r.gone_s << ",\"sst_before\":" << r.sst_before
+          << ",\"sst_after\":" << r.sst_after << ",\"rewritten\":"
+          << r.rewritten << ",\"live_keys\":" << r.live_keys << "}";
+    }
+    out << "],\"ebb_vs_naive\":" << vs_naive << ",\"ebb_vs_ttl\":" << vs_ttl
+        << ",\"disk_after_vs_live\":" << disk_vs_live << ",\"nights\":[";
+    for (size_t i = 0; i < night_fraction.size(); ++i) {
+      out << (i ? "," : "") << "{\"rewritten_fraction\":" << night_fraction[i]
+          << ",\"policy_change\":" << (night_after_change[i] ? "true" : "false")
+          << "}";
+    }
+    out << "]}\n";
+  }
+  const bool ok = results[0].live_keys == expected_live &&
+                  results[1].live_keys == expected_live &&
+                  results[2].live_keys == expected_live;
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace ebb::bench
+
+int main(int argc, char** argv) { return ebb::bench::Main(argc, argv); }
