@@ -391,7 +391,14 @@ int Main(int argc, char** argv) {
     auto store = OpenEbb(ebb_dir, clock);
     r.sst_before = SstBytes(ebb_dir);
     const auto t0 = std::chrono::steady_clock::now();
-    absl::StatusOr<PurgeReport> report = store->Purge(PurgeOptions());
+    PurgeOptions purge_options;
+    if (getenv("PURGE_BENCH_DEBUG")) {
+      purge_options.progress = [t0](absl::string_view line) {
+        std::printf("  %.3f s: %.*s\n", Seconds(t0),
+                    static_cast<int>(line.size()), line.data());
+      };
+    }
+    absl::StatusOr<PurgeReport> report = store->Purge(purge_options);
     Check(report.status(), "purge");
     r.gone_s = Seconds(t0);
     // ebb's reads never return expired data; ExpireDue makes it deleted
@@ -471,16 +478,18 @@ int Main(int argc, char** argv) {
       night_after_change.push_back(change);
       if (getenv("PURGE_BENCH_DEBUG")) {
         std::printf("night %d: expired %llu, ranges %llu, dropped %llu files, "
-                    "rewritten %llu, sst %llu -> %llu\n", night,
+                    "rewritten %llu (background %llu), sst %llu -> %llu\n",
+                    night,
                     (unsigned long long)report->expiry.messages,
                     (unsigned long long)report->ranges_compacted,
                     (unsigned long long)report->files_dropped,
                     (unsigned long long)report->bytes_rewritten,
+                    (unsigned long long)report->background_bytes_written,
                     (unsigned long long)report->sst_bytes_before,
                     (unsigned long long)report->sst_bytes_after);
       }
     }
-    if (getenv("PURGE_BENCH_DEBUG")) {
+    if (getenv("PURGE_BENCH_KEEP")) {  // leave the store for inspection
       std::printf("keeping %s\n", ebb_dir.c_str());
       std::fflush(stdout);
       std::_Exit(0);

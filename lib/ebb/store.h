@@ -229,7 +229,10 @@ struct PurgeReport {
   uint64_t ranges_pending = 0;    // worklist ranges left for the next run
   uint64_t files_dropped = 0;     // whole SST files deleted, not rewritten
   uint64_t bytes_dropped = 0;     // their size
-  uint64_t bytes_rewritten = 0;   // written by the purge's compactions
+  uint64_t bytes_rewritten = 0;   // written by the purge's own compactions
+  // Written meanwhile by RocksDB's background compactions (level upkeep,
+  // which the purge's flushes can trigger sooner), for context.
+  uint64_t background_bytes_written = 0;
   uint64_t sst_bytes_before = 0;
   uint64_t sst_bytes_after = 0;
   absl::Duration duration;        // wall time

@@ -223,15 +223,18 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
       runs.emplace_back(std::move(run_first), std::move(end));
       run_first.clear();
     };
+    rocksdb::ReadOptions scan_options;
+    scan_options.fill_cache = false;
+    scan_options.readahead_size = 2 << 20;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(scan_options, messages_cf()));
     for (ExpiryBucket bucket : buckets) {
       std::string prefix(8, '\0');
       absl::big_endian::Store32(prefix.data(), bucket);
       absl::big_endian::Store32(prefix.data() + 4, number);
       runs.clear();
       seen = kept = 0;
-      EBB_RETURN_IF_ERROR(ScanPrefix(
-          messages_cf(), prefix, "expire: messages",
-          [&](absl::string_view key, absl::string_view value) {
+      auto visit = [&](absl::string_view key, absl::string_view value) {
             ++seen;
             ++kept;  // until shown to be deleted below
             const std::optional<RecordHeader> header =
@@ -264,7 +267,14 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
             --kept;
             if (run_first.empty()) run_first = std::string(key);
             run_last = std::string(key);
-          }));
+          };
+      // One iterator for all of the tenant's days; the data is read once and
+      // need not displace the block cache.
+      for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix);
+           it->Next()) {
+        visit(View(it->key()), View(it->value()));
+      }
+      EBB_RETURN_IF_ERROR(ToAbslStatus(it->status(), "expire: messages"));
       close_run();
       // No range tombstones: the watermark advanced below is the deletion
       // (reads never returned these records, and the filter now drops them).

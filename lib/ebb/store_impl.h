@@ -98,18 +98,26 @@ v1::AuditRecord NewAuditRecord(v1::AuditAction action,
 
 }  // namespace store_internal
 
-// Counts the bytes compactions write, so a purge can report what it rewrote.
+// Counts the bytes compactions write, so a purge can report what it rewrote:
+// its own (manual) compactions apart from the background ones RocksDB runs
+// meanwhile to keep its levels in shape.
 class CompactionBytesListener : public rocksdb::EventListener {
  public:
   void OnCompactionCompleted(rocksdb::DB* /*db*/,
                              const rocksdb::CompactionJobInfo& info) override {
-    written_.fetch_add(info.stats.total_output_bytes,
-                       std::memory_order_relaxed);
+    (info.compaction_reason == rocksdb::CompactionReason::kManualCompaction
+         ? manual_
+         : background_)
+        .fetch_add(info.stats.total_output_bytes, std::memory_order_relaxed);
   }
-  uint64_t written() const { return written_.load(std::memory_order_relaxed); }
+  uint64_t manual() const { return manual_.load(std::memory_order_relaxed); }
+  uint64_t background() const {
+    return background_.load(std::memory_order_relaxed);
+  }
 
  private:
-  std::atomic<uint64_t> written_{0};
+  std::atomic<uint64_t> manual_{0};
+  std::atomic<uint64_t> background_{0};
 };
 
 using store_internal::NewAuditRecord;

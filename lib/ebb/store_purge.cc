@@ -195,16 +195,15 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
     return report;
   }
 
-  const uint64_t written_before = compaction_bytes_->written();
+  const uint64_t manual_before = compaction_bytes_->manual();
+  const uint64_t background_before = compaction_bytes_->background();
   if (options.rate_limit_bytes_per_second > 0) {
     rate_limiter_->SetBytesPerSecond(options.rate_limit_bytes_per_second);
   }
   absl::Status status = [&]() -> absl::Status {
-    // Deleted data still in memtables reaches no SST file: flushing applies
-    // the range deletions to it (and the filter runs on flush too).
-    progress("flushing memtables");
-    EBB_RETURN_IF_ERROR(ToAbslStatus(
-        db_->Flush(rocksdb::FlushOptions(), handles_), "purge: flush"));
+    // No flush first: the files dropped below are never level 0, and
+    // CompactRange flushes a memtable that overlaps its range by itself. The
+    // flush at the end makes the WAL files that held purged data obsolete.
 
     // Whole files first: dropping them rewrites nothing. Background work is
     // paused meanwhile, so no compaction can move newer data into a range
@@ -417,7 +416,9 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
   }
   EBB_RETURN_IF_ERROR(ToAbslStatus(
       db_->Flush(rocksdb::FlushOptions(), handles_), "purge: final flush"));
-  report.bytes_rewritten = compaction_bytes_->written() - written_before;
+  report.bytes_rewritten = compaction_bytes_->manual() - manual_before;
+  report.background_bytes_written =
+      compaction_bytes_->background() - background_before;
   report.sst_bytes_after = LiveSstBytes(db_.get(), handles_);
   report.duration = absl::Now() - started;
   progress("done");

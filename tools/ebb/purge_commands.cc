@@ -102,6 +102,7 @@ std::string PurgeReportToJson(const PurgeReport& r) {
       {"files_dropped", r.files_dropped},
       {"bytes_dropped", r.bytes_dropped},
       {"bytes_rewritten", r.bytes_rewritten},
+      {"background_bytes_written", r.background_bytes_written},
       {"sst_bytes_before", r.sst_bytes_before},
       {"sst_bytes_after", r.sst_bytes_after},
       {"audit_first_seq", r.audit_first_seq},
