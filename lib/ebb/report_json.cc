@@ -136,9 +136,9 @@ std::string EraseResultToJson(absl::string_view tenant,
   if (scope == v1::SCOPE_USER) Field(w, "user", id);
   if (scope == v1::SCOPE_CONVERSATION) Field(w, "conversation", id);
   Field(w, "scope",
-        absl::string_view(scope == v1::SCOPE_TENANT ? "tenant"
-                          : scope == v1::SCOPE_USER ? "user"
-                                                    : "conversation"));
+        scope == v1::SCOPE_TENANT ? "tenant"
+        : scope == v1::SCOPE_USER ? "user"
+                                  : "conversation");
   Field(w, "pending", result.pending);
   Field(w, "cutoff", FormatRfc3339(result.cutoff));
   Field(w, "messages", result.messages);
