@@ -303,5 +303,37 @@ TEST_F(PurgeTest, BadOptionsAreRefused) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(PurgeTest, LiftingAHoldNeverLetsThePurgeDropLiveMessages) {
+  // 400 messages of one conversation over one UTC day D, ~300 bytes each:
+  // several 64 KiB files, all inside the conversation's key range.
+  const absl::Time day = absl::FromUnixSeconds(
+      absl::ToUnixSeconds(clock_->Now()) / 86400 * 86400 + 86400);
+  clock_->Set(day + absl::Hours(24) + absl::Minutes(1));
+  std::vector<v1::Message> batch;
+  for (int i = 1; i <= 400; ++i) {
+    batch.push_back(MakeMessage("acme", "u", "big", i,
+                                day + absl::Seconds(200 * i),
+                                std::string(300, 'z')));
+  }
+  ASSERT_TRUE(store_->AppendBatch(batch).ok());
+  ASSERT_TRUE(store_->SetHold("acme", v1::SCOPE_CONVERSATION, "big", "case",
+                              "legal")
+                  .ok());
+  ASSERT_TRUE(store_->CompactAll().ok());  // bottom level, nothing expired
+  // Thirty days on, half the day has expired: held back, then released.
+  clock_->Set(day + Days(30) + absl::Seconds(200 * 200) + absl::Seconds(100));
+  absl::StatusOr<ExpiryReport> expiry = store_->ExpireDue();
+  ASSERT_TRUE(expiry.ok());
+  EXPECT_EQ(expiry->held_back, 200u);
+  ASSERT_TRUE(
+      store_->ClearHold("acme", v1::SCOPE_CONVERSATION, "big", "legal").ok());
+  const PurgeReport report = PurgeOk();
+  EXPECT_TRUE(report.complete);
+  EXPECT_EQ(Count("acme", "big"), 200u);
+  EXPECT_THAT(Findings(), IsEmpty());
+  Reopen();
+  EXPECT_EQ(Count("acme", "big"), 200u);
+}
+
 }  // namespace
 }  // namespace ebb

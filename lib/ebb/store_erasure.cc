@@ -216,7 +216,8 @@ absl::Status Store::Impl::EraseConversationData(TenantNumber tenant,
         for (const std::string& key : covered) batch->Delete(messages_cf(), key);
         if (!covered.empty()) {
           NotePurgeRange(batch, messages_cf(), prefix,
-                         internal::PrefixSuccessor(prefix));
+                         internal::PrefixSuccessor(prefix),
+                         PurgeWork::kCompactOnly);
         }
       }
     }

@@ -390,7 +390,8 @@ absl::Status Store::Impl::ExpireReleased(
           }));
       if (deleted) {
         NotePurgeRange(&batch, messages_cf(), prefix,
-                       internal::PrefixSuccessor(prefix));
+                       internal::PrefixSuccessor(prefix),
+                       PurgeWork::kCompactOnly);
       }
     }
   }

@@ -228,6 +228,10 @@ class Store::Impl {
     // It held nothing when noted: only whole files inside it that predate
     // the note may be dropped (it lets neighbouring ranges join up).
     kEmpty = 'E',
+    // Compact it, but never drop a file in it: records that stay (not yet
+    // expired, or appended after an erasure's cutoff) sit between the
+    // deleted ones.
+    kCompactOnly = 'P',
   };
   // Records [begin, end) in the worklist only.
   void NotePurgeRange(rocksdb::WriteBatch* batch,

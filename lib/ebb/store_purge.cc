@@ -36,6 +36,9 @@ std::string PurgeKey(uint64_t id) {
 
 struct PurgeRange {
   char work = 'C';  // Store::Impl::PurgeWork
+  // Whether whole files inside it may be dropped (false once any part of it
+  // is kCompactOnly).
+  bool droppable = true;
   uint32_t cf = 0;
   // The DB's sequence number just before the deletion was written: a file
   // whose entries are all at or below it holds only deleted data. Newer
@@ -57,11 +60,13 @@ std::string EncodePurgeRange(char work, uint32_t cf, uint64_t seq,
 }
 
 std::optional<PurgeRange> DecodePurgeRange(absl::string_view value) {
-  if (value.size() < 17 || (value[0] != 'C' && value[0] != 'E')) {
+  if (value.size() < 17 ||
+      (value[0] != 'C' && value[0] != 'E' && value[0] != 'P')) {
     return std::nullopt;
   }
   PurgeRange out;
-  out.work = value[0];
+  out.work = value[0] == 'E' ? 'E' : 'C';
+  out.droppable = value[0] != 'P';
   out.cf = absl::big_endian::Load32(value.data() + 1);
   out.deleted_after_seq = absl::big_endian::Load64(value.data() + 5);
   const uint32_t begin_size = absl::big_endian::Load32(value.data() + 13);
@@ -90,6 +95,7 @@ std::vector<PurgeRange> Coalesce(std::vector<PurgeRange> ranges) {
       last.deleted_after_seq =
           std::min(last.deleted_after_seq, r.deleted_after_seq);
       if (r.work == 'C') last.work = 'C';  // compact if any part needs it
+      last.droppable = last.droppable && r.droppable;
       continue;
     }
     out.push_back(std::move(r));
@@ -214,7 +220,9 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
       for (rocksdb::ColumnFamilyHandle* cf : handles_) {
         std::vector<const PurgeRange*> mine;
         for (const PurgeRange& r : ranges) {
-          if (r.cf == cf->GetID() && !r.end.empty()) mine.push_back(&r);
+          if (r.cf == cf->GetID() && !r.end.empty() && r.droppable) {
+            mine.push_back(&r);
+          }
         }
         if (mine.empty()) continue;
         rocksdb::ColumnFamilyMetaData metadata;
