@@ -863,5 +863,75 @@ TEST_F(ErasureTest, PolicyChangesAreAudited) {
   EXPECT_EQ(last.ttl().seconds(), 7 * 86400);
 }
 
+TEST_F(ErasureTest, PendingUserErasureSparesConversationsTheUserJoinsLater) {
+  Conversation("acme", "u1", "mine", 2);
+  Conversation("acme", "u2", "shared", 3);  // before the erasure
+  ASSERT_TRUE(
+      store_->SetHold("acme", v1::SCOPE_USER, "u1", "case", "legal").ok());
+  ASSERT_TRUE(store_->EraseUser("acme", "u1", Because(v1::OPERATOR)).ok());
+  // Later u1 joins "shared"; u2's earlier messages there are not u1's data.
+  clock_->Advance(absl::Hours(1));
+  ASSERT_TRUE(
+      store_->Append(MakeMessage("acme", "u1", "shared", 9, clock_->Now()))
+          .ok());
+  Reopen();
+  EXPECT_EQ(Count("acme", "shared"), 4u);
+  absl::StatusOr<std::vector<EraseResult>> released =
+      store_->ClearHold("acme", v1::SCOPE_USER, "u1", "legal");
+  ASSERT_TRUE(released.ok()) << released.status();
+  ASSERT_THAT(*released, SizeIs(1));
+  EXPECT_EQ((*released)[0].messages, 2u);
+  EXPECT_EQ(Count("acme", "mine"), 0u);
+  EXPECT_EQ(Count("acme", "shared"), 4u);
+}
+
+TEST_F(ErasureTest, TwoRequestsForOnePendingErasureAreBothCompleted) {
+  Conversation("acme", "u1", "c1", 2);
+  ASSERT_TRUE(
+      store_->SetHold("acme", v1::SCOPE_USER, "u1", "case", "legal").ok());
+  ASSERT_TRUE(store_
+                  ->EraseUser("acme", "u1",
+                              Because(v1::END_USER_REQUEST, "first"))
+                  .ok());
+  clock_->Advance(absl::Minutes(1));
+  ASSERT_TRUE(store_
+                  ->EraseUser("acme", "u1",
+                              Because(v1::END_USER_REQUEST, "second"))
+                  .ok());
+  ASSERT_TRUE(store_->ClearHold("acme", v1::SCOPE_USER, "u1", "legal").ok());
+  absl::StatusOr<std::vector<v1::Request>> requests =
+      store_->ListRequests(false);
+  ASSERT_TRUE(requests.ok());
+  ASSERT_THAT(*requests, SizeIs(2));
+  EXPECT_EQ((*requests)[0].state(), v1::REQUEST_COMPLETED);
+  EXPECT_EQ((*requests)[1].state(), v1::REQUEST_COMPLETED);
+}
+
+TEST_F(ErasureTest, ARequestIsCompletedOnlyByItsOwnKindAndSubject) {
+  Conversation("acme", "u1", "c1", 1);
+  Conversation("acme", "u2", "c2", 1);
+  ASSERT_TRUE(store_
+                  ->OpenRequest("acme", "r1", v1::REQUEST_ERASURE, "u1",
+                                clock_->Now())
+                  .ok());
+  absl::StatusOr<EraseResult> wrong_user =
+      store_->EraseUser("acme", "u2", Because(v1::END_USER_REQUEST, "r1"));
+  EXPECT_EQ(wrong_user.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count("acme", "c2"), 1u);  // nothing was erased
+  ExportOptions export_options;
+  export_options.request_id = "r1";
+  int lines = 0;
+  absl::StatusOr<ExportSummary> wrong_kind = store_->Export(
+      "acme", "u1", export_options, [&](absl::string_view) {
+        ++lines;
+        return absl::OkStatus();
+      });
+  EXPECT_EQ(wrong_kind.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(lines, 0);  // refused before anything was printed
+  EXPECT_TRUE(
+      store_->EraseUser("acme", "u1", Because(v1::END_USER_REQUEST, "r1"))
+          .ok());
+}
+
 }  // namespace
 }  // namespace ebb

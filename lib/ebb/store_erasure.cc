@@ -369,7 +369,32 @@ absl::StatusOr<EraseResult> Store::Impl::Erase(v1::Scope scope,
     }
   }
   if (result.pending) {
+    // A second erasure of a scope already pending: one record, the later
+    // cutoff, every request id kept so each is completed on release.
+    const std::string pending_key =
+        ScopedKey(kPendingPrefix, number, scope, id);
+    std::string earlier_value;
+    std::vector<std::string> earlier_requests;
+    rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), meta_cf(),
+                                   pending_key, &earlier_value);
+    if (got.ok()) {
+      v1::PendingErasure earlier;
+      if (earlier.ParseFromString(earlier_value)) {
+        if (!earlier.request_id().empty()) {
+          earlier_requests.push_back(earlier.request_id());
+        }
+        earlier_requests.insert(earlier_requests.end(),
+                                earlier.more_request_ids().begin(),
+                                earlier.more_request_ids().end());
+      }
+    } else if (!got.IsNotFound()) {
+      return ToAbslStatus(got, "erase: read pending erasure");
+    }
     v1::PendingErasure pending;
+    for (const std::string& r : earlier_requests) {
+      if (r != options.request_id) pending.add_more_request_ids(r);
+    }
+    for (const std::string& c : conversations) pending.add_conversations(c);
     pending.set_tenant(std::string(tenant));
     pending.set_scope(scope);
     pending.set_id(std::string(id));
@@ -377,8 +402,7 @@ absl::StatusOr<EraseResult> Store::Impl::Erase(v1::Scope scope,
     pending.set_request_id(options.request_id);
     *pending.mutable_requested_at() = internal::ToProtoTimestamp(view.now);
     *pending.mutable_cutoff() = internal::ToProtoTimestamp(result.cutoff);
-    batch.Put(meta_cf(), ScopedKey(kPendingPrefix, number, scope, id),
-              pending.SerializeAsString());
+    batch.Put(meta_cf(), pending_key, pending.SerializeAsString());
   }
 
   std::vector<v1::AuditRecord> records;
@@ -622,33 +646,34 @@ absl::StatusOr<std::vector<EraseResult>> Store::Impl::ClearHold(
   record.set_note(reason.empty() ? hold.reason() : std::string(reason));
   record.set_actor(std::string(cleared_by));
   std::vector<v1::AuditRecord> records = {std::move(record)};
-  EBB_RETURN_IF_ERROR(UpdateProtections(
-      [&](internal::Protections* p) {
-        internal::TenantProtections& t = p->Mutable(*number);
-        switch (scope) {
-          case v1::SCOPE_TENANT:
-            t.tenant_held = false;
-            break;
-          case v1::SCOPE_USER: {
-            t.held_users.erase(id);
-            for (auto it = t.conversations_of_held_users.begin();
-                 it != t.conversations_of_held_users.end();) {
-              it->second.erase(id);
-              if (it->second.empty()) {
-                t.conversations_of_held_users.erase(it++);
-              } else {
-                ++it;
-              }
-            }
-            break;
+
+  // Everything the lifted hold releases goes in the same atomic write as the
+  // lift: what it kept past expiry, and the pending erasures no other hold
+  // covers. A crash leaves the hold in place with all of it, or none.
+  internal::Protections next = view.snapshot->protections();
+  {
+    internal::TenantProtections& t = next.Mutable(*number);
+    switch (scope) {
+      case v1::SCOPE_TENANT:
+        t.tenant_held = false;
+        break;
+      case v1::SCOPE_USER: {
+        t.held_users.erase(id);
+        for (auto it = t.conversations_of_held_users.begin();
+             it != t.conversations_of_held_users.end();) {
+          it->second.erase(id);
+          if (it->second.empty()) {
+            t.conversations_of_held_users.erase(it++);
+          } else {
+            ++it;
           }
-          default:
-            t.held_conversations.erase(id);
         }
-      },
-      &batch, &records, "hold clear"));
-  // What the hold kept past its expiry is expired (and audited) now, unless
-  // another hold covers it.
+        break;
+      }
+      default:
+        t.held_conversations.erase(id);
+    }
+  }
   std::vector<std::string> released;
   if (scope == v1::SCOPE_CONVERSATION) {
     released.emplace_back(id);
@@ -667,13 +692,83 @@ absl::StatusOr<std::vector<EraseResult>> Store::Impl::ClearHold(
           }
         }));
   }
-  EBB_RETURN_IF_ERROR(ExpireReleased(tenant, *number, released));
-  return ReleasePendingErasures(tenant, *number, state_->Observe());
+  EBB_RETURN_IF_ERROR(ExpireReleased(tenant, *number, released,
+                                     next.Find(*number), view.now, &batch,
+                                     &records));
+  EBB_ASSIGN_OR_RETURN(
+      std::vector<EraseResult> erased,
+      ReleasePendingErasures(tenant, *number, view.now, &next, &batch,
+                             &records));
+  EBB_RETURN_IF_ERROR(UpdateProtections(
+      [&](internal::Protections* p) { *p = next; }, &batch, &records,
+      "hold clear"));
+  for (EraseResult& e : erased) e.audit_seq = records[e.audit_seq].seq();
+  index_cache_.Clear();
+  bucket_cache_.Clear();
+  return erased;
+}
+
+absl::Status Store::Impl::EraseTenantUpTo(TenantNumber tenant,
+                                          int64_t cutoff_micros,
+                                          rocksdb::WriteBatch* batch,
+                                          EraseResult* result) {
+  const std::string tenant_prefix = TenantKeyPrefix("", tenant);
+  EBB_ASSIGN_OR_RETURN(const std::vector<ExpiryBucket> buckets,
+                       PresentBuckets());
+  absl::flat_hash_set<std::string> conversations;
+  for (ExpiryBucket bucket : buckets) {
+    std::string prefix(4, '\0');
+    absl::big_endian::Store32(prefix.data(), bucket);
+    prefix += tenant_prefix;
+    bool deleted = false;
+    EBB_RETURN_IF_ERROR(ScanPrefix(
+        messages_cf(), prefix, "release tenant erasure: messages",
+        [&](absl::string_view key, absl::string_view value) {
+          const std::optional<RecordHeader> header =
+              internal::DecodeRecordHeader(value);
+          if (header.has_value() && header->created_at_micros > cutoff_micros) {
+            return;  // appended after the erasure: stays
+          }
+          ++result->messages;
+          result->bytes += key.size() + value.size();
+          if (auto parts = internal::ParseMessageKey(key); parts.has_value()) {
+            conversations.emplace(parts->conversation);
+          }
+          batch->Delete(messages_cf(), rocksdb::Slice(key.data(), key.size()));
+          deleted = true;
+        }));
+    if (deleted) {
+      NotePurgeRange(batch, messages_cf(), prefix,
+                     internal::PrefixSuccessor(prefix),
+                     PurgeWork::kCompactOnly);
+    }
+  }
+  result->conversations += conversations.size();
+  // Index entries whose messages were all created by the cutoff.
+  bool deleted = false;
+  EBB_RETURN_IF_ERROR(ScanPrefix(
+      index_cf(), tenant_prefix, "release tenant erasure: index",
+      [&](absl::string_view key, absl::string_view value) {
+        const std::optional<RecordHeader> header =
+            internal::DecodeRecordHeader(value);
+        if (header.has_value() && header->created_at_micros > cutoff_micros) {
+          return;
+        }
+        batch->Delete(index_cf(), rocksdb::Slice(key.data(), key.size()));
+        deleted = true;
+      }));
+  if (deleted) {
+    NotePurgeRange(batch, index_cf(), tenant_prefix,
+                   internal::PrefixSuccessor(tenant_prefix),
+                   PurgeWork::kCompactOnly);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<EraseResult>> Store::Impl::ReleasePendingErasures(
-    absl::string_view tenant, TenantNumber number,
-    const RetentionState::View& view) {
+    absl::string_view tenant, TenantNumber number, absl::Time now,
+    internal::Protections* next, rocksdb::WriteBatch* batch,
+    std::vector<v1::AuditRecord>* records) {
   std::vector<v1::PendingErasure> pending;
   std::vector<std::string> keys;
   absl::Status decode;
@@ -693,27 +788,12 @@ absl::StatusOr<std::vector<EraseResult>> Store::Impl::ReleasePendingErasures(
   std::vector<EraseResult> out;
   for (size_t i = 0; i < pending.size(); ++i) {
     const v1::PendingErasure& p = pending[i];
-    const RetentionState::View now_view = state_->Observe();
-    const internal::TenantProtections* protections =
-        now_view.snapshot->protections().Find(number);
+    const internal::TenantProtections* protections = next->Find(number);
     std::vector<std::string> conversations;
     if (p.scope() == v1::SCOPE_CONVERSATION) {
       conversations.push_back(p.id());
     } else if (p.scope() == v1::SCOPE_USER) {
-      EBB_ASSIGN_OR_RETURN(conversations, ConversationsOfUser(number, p.id()));
-    } else {
-      // Every conversation of the tenant, from the conversation index.
-      const std::string prefix =
-          absl::StrCat(TenantKeyPrefix("", number),
-                       std::string(1, internal::kConversationBucketsTag));
-      EBB_RETURN_IF_ERROR(ScanPrefix(
-          index_cf(), prefix, "release erasures: index",
-          [&](absl::string_view key, absl::string_view) {
-            const absl::string_view c = ConversationIn(key, prefix.size());
-            if (conversations.empty() || conversations.back() != c) {
-              conversations.emplace_back(c);
-            }
-          }));
+      conversations.assign(p.conversations().begin(), p.conversations().end());
     }
     if (IsHeld(protections, p.scope(), p.id(), conversations)) continue;
 
@@ -723,24 +803,34 @@ absl::StatusOr<std::vector<EraseResult>> Store::Impl::ReleasePendingErasures(
     EBB_ASSIGN_OR_RETURN(result.cutoff,
                          internal::FromProtoTimestamp(p.cutoff()));
     const int64_t cutoff_micros = internal::ToMicrosFloor(result.cutoff);
-    rocksdb::WriteBatch batch;
     // Data newer than the cutoff was appended after the erasure and stays,
-    // so each conversation is erased up to the cutoff, not wholesale.
-    for (const std::string& conversation : conversations) {
-      EBB_RETURN_IF_ERROR(EraseConversationData(number, conversation,
-                                                cutoff_micros, &batch, &result));
+    // so everything is erased up to the cutoff, not wholesale.
+    if (p.scope() == v1::SCOPE_TENANT) {
+      EBB_RETURN_IF_ERROR(
+          EraseTenantUpTo(number, cutoff_micros, batch, &result));
+    } else {
+      for (const std::string& conversation : conversations) {
+        EBB_RETURN_IF_ERROR(EraseConversationData(
+            number, conversation, cutoff_micros, batch, &result));
+      }
     }
-    batch.Delete(meta_cf(), keys[i]);
-    const std::string subject =
-        p.scope() == v1::SCOPE_TENANT ? "" : PseudonymOf(tenant, p.scope(), p.id());
-    std::vector<v1::AuditRecord> records;
-    EBB_ASSIGN_OR_RETURN(
-        std::optional<v1::AuditRecord> receipt,
-        CompleteRequest(tenant, p.request_id(), v1::REQUEST_ERASURE, p.scope(),
-                        subject, absl::InfinitePast(), /*pending=*/false,
-                        view.now, &batch));
-    if (receipt.has_value()) records.push_back(*std::move(receipt));
-    v1::AuditRecord record = NewAuditRecord(v1::AUDIT_ERASE, tenant, view.now);
+    batch->Delete(meta_cf(), keys[i]);
+    const std::string subject = p.scope() == v1::SCOPE_TENANT
+                                    ? ""
+                                    : PseudonymOf(tenant, p.scope(), p.id());
+    std::vector<std::string> request_ids;
+    if (!p.request_id().empty()) request_ids.push_back(p.request_id());
+    request_ids.insert(request_ids.end(), p.more_request_ids().begin(),
+                       p.more_request_ids().end());
+    for (const std::string& request_id : request_ids) {
+      EBB_ASSIGN_OR_RETURN(
+          std::optional<v1::AuditRecord> receipt,
+          CompleteRequest(tenant, request_id, v1::REQUEST_ERASURE, p.scope(),
+                          subject, absl::InfinitePast(), /*pending=*/false,
+                          now, batch));
+      if (receipt.has_value()) records->push_back(*std::move(receipt));
+    }
+    v1::AuditRecord record = NewAuditRecord(v1::AUDIT_ERASE, tenant, now);
     record.set_scope(p.scope());
     record.set_subject(subject);
     record.set_reason(p.reason());
@@ -750,29 +840,24 @@ absl::StatusOr<std::vector<EraseResult>> Store::Impl::ReleasePendingErasures(
     record.mutable_counts()->set_messages(result.messages);
     record.mutable_counts()->set_conversations(result.conversations);
     record.mutable_counts()->set_bytes(result.bytes);
-    records.push_back(std::move(record));
-    EBB_RETURN_IF_ERROR(UpdateProtections(
-        [&](internal::Protections* protections) {
-          internal::TenantProtections& t = protections->Mutable(number);
-          switch (p.scope()) {
-            case v1::SCOPE_TENANT:
-              t.tenant_erased_through.reset();
-              break;
-            case v1::SCOPE_USER:
-              t.users_erased_through.erase(p.id());
-              for (const std::string& c : conversations) {
-                t.conversations_erased_through.erase(c);
-              }
-              break;
-            default:
-              t.conversations_erased_through.erase(p.id());
-          }
-        },
-        &batch, &records, "release erasure"));
-    result.audit_seq = records.back().seq();
+    records->push_back(std::move(record));
+    // Its index in `records` for now; the caller turns it into the seq.
+    result.audit_seq = records->size() - 1;
+    internal::TenantProtections& t = next->Mutable(number);
+    switch (p.scope()) {
+      case v1::SCOPE_TENANT:
+        t.tenant_erased_through.reset();
+        break;
+      case v1::SCOPE_USER:
+        t.users_erased_through.erase(p.id());
+        for (const std::string& c : conversations) {
+          t.conversations_erased_through.erase(c);
+        }
+        break;
+      default:
+        t.conversations_erased_through.erase(p.id());
+    }
     out.push_back(result);
-    index_cache_.Clear();
-    bucket_cache_.Clear();
   }
   return out;
 }
@@ -938,15 +1023,12 @@ absl::Status Store::Impl::LoadProtections() {
       case v1::SCOPE_TENANT:
         t.tenant_erased_through = micros;
         break;
-      case v1::SCOPE_USER: {
+      case v1::SCOPE_USER:
         t.users_erased_through[p.id()] = micros;
-        EBB_ASSIGN_OR_RETURN(std::vector<std::string> conversations,
-                             ConversationsOfUser(number, p.id()));
-        for (std::string& c : conversations) {
-          t.conversations_erased_through[std::move(c)] = micros;
+        for (const std::string& c : p.conversations()) {
+          t.conversations_erased_through[c] = micros;
         }
         break;
-      }
       default:
         t.conversations_erased_through[p.id()] = micros;
     }

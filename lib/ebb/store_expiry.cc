@@ -345,12 +345,11 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
 
 absl::Status Store::Impl::ExpireReleased(
     absl::string_view tenant, TenantNumber number,
-    const std::vector<std::string>& conversations) {
-  const RetentionState::View view = state_->Observe();
-  const CategoryCutoffs through = view.snapshot->ExpiredThrough(number);
-  const internal::TenantProtections* protections =
-      view.snapshot->protections().Find(number);
-  rocksdb::WriteBatch batch;
+    const std::vector<std::string>& conversations,
+    const internal::TenantProtections* protections, absl::Time now,
+    rocksdb::WriteBatch* batch, std::vector<v1::AuditRecord>* records) {
+  const CategoryCutoffs through =
+      state_->Observe().snapshot->ExpiredThrough(number);
   Groups groups;
   for (const std::string& conversation : conversations) {
     if (protections != nullptr && protections->KeepsConversation(conversation)) {
@@ -385,23 +384,19 @@ absl::Status Store::Impl::ExpireReleased(
             ++group.messages;
             group.bytes += key.size() + value.size();
             group.conversations.insert(conversation);
-            batch.Delete(messages_cf(), rocksdb::Slice(key.data(), key.size()));
+            batch->Delete(messages_cf(), rocksdb::Slice(key.data(), key.size()));
             deleted = true;
           }));
       if (deleted) {
-        NotePurgeRange(&batch, messages_cf(), prefix,
+        NotePurgeRange(batch, messages_cf(), prefix,
                        internal::PrefixSuccessor(prefix),
                        PurgeWork::kCompactOnly);
       }
     }
   }
-  if (groups.empty()) return absl::OkStatus();
-  std::vector<v1::AuditRecord> records;
-  AppendExpiryRecords(tenant, view.now, groups,
+  AppendExpiryRecords(tenant, now, groups,
                       "expired while held; carried out when the hold was lifted",
-                      &records);
-  EBB_RETURN_IF_ERROR(WriteAudited(&batch, &records, "release held expiry"));
-  bucket_cache_.Clear();
+                      records);
   return absl::OkStatus();
 }
 

@@ -64,6 +64,17 @@ absl::StatusOr<std::optional<v1::AuditRecord>> Store::Impl::CompleteRequest(
   EBB_ASSIGN_OR_RETURN(std::optional<v1::Request> request,
                        GetRequest(tenant, request_id));
   std::optional<v1::AuditRecord> receipt;
+  if (request.has_value() &&
+      (request->kind() != kind || request->subject() != subject)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request \"", request_id, "\" of tenant \"", tenant, "\" is ",
+        request->kind() == v1::REQUEST_ERASURE ? "an erasure" : "an export",
+        " request about ",
+        request->subject() == subject ? "the same subject"
+                                      : "another user or conversation",
+        "; it cannot be completed by this ",
+        kind == v1::REQUEST_ERASURE ? "erasure" : "export"));
+  }
   if (!request.has_value()) {
     const absl::Time received =
         received_at == absl::InfinitePast() ? now : received_at;
@@ -239,6 +250,17 @@ absl::StatusOr<ExportSummary> Store::Impl::Export(
   ExportSummary summary;
   const std::optional<TenantNumber> number = view.snapshot->FindTenant(tenant);
   const std::string user_pseudonym = PseudonymOf(tenant, v1::SCOPE_USER, user);
+  if (!options.request_id.empty()) {
+    // Refuse a request of another kind or user before printing anything.
+    EBB_ASSIGN_OR_RETURN(std::optional<v1::Request> request,
+                         GetRequest(tenant, options.request_id));
+    if (request.has_value() && (request->kind() != v1::REQUEST_EXPORT ||
+                                request->subject() != user_pseudonym)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "export: request \"", options.request_id,
+          "\" is not an export request about this user"));
+    }
+  }
   auto emit = [&](absl::string_view line) -> absl::Status {
     ++summary.lines;
     return sink(line);

@@ -265,8 +265,13 @@ class Store::Impl {
   // After a hold is lifted: deletes and audits the messages of
   // `conversations` that expired while held (below the watermark) and that
   // no other hold covers.
+  // `protections`: the tenant's protections once the hold is gone. Adds the
+  // deletions to `batch` and the records to `records`; writes nothing.
   absl::Status ExpireReleased(absl::string_view tenant, TenantNumber number,
-                              const std::vector<std::string>& conversations);
+                              const std::vector<std::string>& conversations,
+                              const internal::TenantProtections* protections,
+                              absl::Time now, rocksdb::WriteBatch* batch,
+                              std::vector<v1::AuditRecord>* records);
 
   // The audit ledger (store_audit.cc).
   // Loads the store secret and the ledger head at Open (creating the secret
@@ -311,10 +316,17 @@ class Store::Impl {
   // erasure's cutoff (no pending erasure).
   absl::Status EraseTenantData(TenantNumber tenant, rocksdb::WriteBatch* batch,
                                EraseResult* result);
-  // Carries out the tenant's pending erasures that no hold covers any more.
+  // Adds to `batch` and `records` the tenant's pending erasures that no hold
+  // in `next` covers, and removes what they hid from `next`. Writes nothing.
   absl::StatusOr<std::vector<EraseResult>> ReleasePendingErasures(
-      absl::string_view tenant, TenantNumber number,
-      const RetentionState::View& view);
+      absl::string_view tenant, TenantNumber number, absl::Time now,
+      internal::Protections* next, rocksdb::WriteBatch* batch,
+      std::vector<v1::AuditRecord>* records);
+  // Deletes (into `batch`) the tenant's messages created at or before
+  // `cutoff_micros` in every expiry day, and the index entries whose messages
+  // all were; adds to *result. For a pending tenant erasure.
+  absl::Status EraseTenantUpTo(TenantNumber tenant, int64_t cutoff_micros,
+                               rocksdb::WriteBatch* batch, EraseResult* result);
   // Copies the protections, applies `change`, writes `batch` with `records`
   // sealed onto the audit chain (if batch is not null), then publishes: all
   // under the retention state's lock, so no reader or compaction sees the
