@@ -77,7 +77,8 @@ bool RetentionFilterFactory::ShouldFilterTableFileCreation(
 std::unique_ptr<rocksdb::CompactionFilter>
 RetentionFilterFactory::CreateCompactionFilter(
     const rocksdb::CompactionFilter::Context& /*context*/) {
-  const RetentionState::View view = state_->Observe();
+  // Never the locking Observe(): see RetentionState::ObserveWithoutWaiting.
+  const RetentionState::View view = state_->ObserveWithoutWaiting();
   return std::make_unique<RetentionFilter>(
       drop_ == Drop::kExpiredNow ? view.snapshot->CutoffsAt(view.now)
                                  : view.snapshot->ExpiredThroughCutoffs(),

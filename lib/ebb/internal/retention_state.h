@@ -14,6 +14,8 @@
 #ifndef EBB_INTERNAL_RETENTION_STATE_H_
 #define EBB_INTERNAL_RETENTION_STATE_H_
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
 
@@ -30,9 +32,7 @@ namespace ebb::internal {
 
 class RetentionState {
  public:
-  RetentionState(std::shared_ptr<Clock> clock, PolicySnapshot initial)
-      : clock_(std::move(clock)),
-        snapshot_(std::make_shared<const PolicySnapshot>(std::move(initial))) {}
+  RetentionState(std::shared_ptr<Clock> clock, PolicySnapshot initial);
 
   struct View {
     absl::Time now;
@@ -41,6 +41,15 @@ class RetentionState {
 
   // A consistent (now, snapshot) pair. Thread-safe.
   View Observe() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // The same guarantee without taking the lock, for RocksDB's flush and
+  // compaction threads: Update() writes to the database while holding the
+  // lock, and such a write can wait for a flush (a write stall) whose filter
+  // would otherwise wait for the lock. While a change is in progress, `now`
+  // is capped at the change's time, at which the old snapshot is still the
+  // truth (the new one, if already visible, differs from it only by expiring
+  // what the old one expires by that time).
+  View ObserveWithoutWaiting() const;
 
   // Calls `change` with the current view under the writer lock. If it returns a
   // snapshot, that snapshot is published; if it returns nullopt nothing
@@ -53,9 +62,15 @@ class RetentionState {
           change) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  static constexpr int64_t kNoChangePending = INT64_MIN;
+
   const std::shared_ptr<Clock> clock_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const PolicySnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
+  // snapshot_, for ObserveWithoutWaiting (std::atomic_load/atomic_store).
+  std::shared_ptr<const PolicySnapshot> published_;
+  // The time of the change Update() is making, or kNoChangePending.
+  std::atomic<int64_t> pending_since_micros_{kNoChangePending};
 };
 
 }  // namespace ebb::internal
