@@ -229,6 +229,15 @@ TEST_F(PrivacyCliTest, TamperedLedgerExitsOneNamingTheRecord) {
   EXPECT_THAT(r.out, HasSubstr(R"("ok":false)"));
   EXPECT_THAT(r.out, HasSubstr(R"("first_bad_seq":4)"));
   EXPECT_THAT(r.err, HasSubstr("record 4"));
+
+  // Removing the whole ledger, head included, is caught too.
+  Result wipe = Sh(dir_.path(), absl::StrCat("ldb --db=", db(),
+                                             " deleterange audit- audit0"));
+  ASSERT_EQ(wipe.code, 0) << wipe.err;
+  r = Ebb(absl::StrCat(kNow, " audit verify"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr(R"("first_bad_seq":1)"));
+  EXPECT_THAT(r.err, HasSubstr("the ledger is empty"));
 }
 
 TEST_F(PrivacyCliTest, UsageErrorsExitTwo) {

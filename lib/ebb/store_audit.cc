@@ -133,6 +133,31 @@ absl::StatusOr<AuditVerification> Store::Impl::VerifyAudit() {
   }
 
   internal::ChainVerifier verifier(checkpoint, trimmed);
+  // Every store records its first default policy when it is created, so an
+  // empty ledger has lost its records.
+  if (!head.has_value() && !trimmed) {
+    std::string any;
+    std::unique_ptr<rocksdb::Iterator> probe(db_->NewIterator(read, meta_cf()));
+    probe->Seek(internal::kAuditPrefix);
+    const bool has_records =
+        probe->Valid() && StartsWith(probe->key(), internal::kAuditPrefix);
+    const rocksdb::Status probe_status = probe->status();
+    probe.reset();
+    if (!probe_status.ok()) {
+      release();
+      return ToAbslStatus(probe_status, "audit verify: scan");
+    }
+    if (!has_records) {
+      release();
+      AuditVerification out;
+      out.ok = false;
+      out.first_bad_seq = 1;
+      out.problem =
+          "the ledger is empty, but every store records its first policy when "
+          "it is created: records and head were removed";
+      return out;
+    }
+  }
   const std::string upper = internal::PrefixSuccessor(internal::kAuditPrefix);
   rocksdb::Slice upper_slice(upper);
   read.iterate_upper_bound = &upper_slice;

@@ -1,10 +1,11 @@
 // Copyright ebb authors.
 //
-// Expiry carried out and audited: ExpireDue deletes what has expired since it
-// last ran, with range deletions over runs of expired keys, and writes one
-// AUDIT_EXPIRE record per tenant, category and creation day in the same atomic
-// write. The compaction filter drops messages only below the "expired through"
-// watermark this advances, so the filter never removes anything unaudited.
+// Expiry carried out and audited: ExpireDue counts what has expired since it
+// last ran and, in one atomic write per tenant, writes one AUDIT_EXPIRE record
+// per category and creation day, advances the tenant's "expired through"
+// watermark (the deletion: the compaction filter drops messages only below
+// it, so it never removes anything unaudited) and notes the key ranges for
+// the purge to drop or compact.
 //
 // Which buckets to visit: a message created at t and written under TTL d sits
 // in bucket day(t + d). Messages newly expired for (tenant, category) were
@@ -168,8 +169,8 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
 
   bool deleted_anything = false;
   for (const auto& [tenant, number] : start.snapshot->Tenants()) {
-    // Appends hold this shared: none can slip a key into a range being
-    // deleted.
+    // Appends hold this shared: none judged live at an earlier clock can
+    // land below the new watermark after the scan, unaudited.
     absl::WriterMutexLock guard(&erase_mu_);
     const RetentionState::View view = state_->Observe();
     const CategoryCutoffs cutoffs = view.snapshot->CutoffsFor(tenant, view.now);

@@ -75,7 +75,8 @@ inline constexpr char kErasedPrefix[] = "erased/";
 inline constexpr char kPendingPrefix[] = "pending/";
 // hold/ + tenant u32 + scope byte + raw id -> v1::Hold
 inline constexpr char kHoldPrefix[] = "hold/";
-// restrict/ + tenant u32 + raw user -> v1::Restriction
+// restrict/ + tenant u32 + scope byte (SCOPE_USER) + raw user ->
+// v1::Restriction
 inline constexpr char kRestrictPrefix[] = "restrict/";
 // request/ + tenant + \0 + request id -> v1::Request
 inline constexpr char kRequestPrefix[] = "request/";

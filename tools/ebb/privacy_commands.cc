@@ -354,6 +354,9 @@ int PrivacyCommands::RunAudit(Store& store) {
   if (audit_export_->parsed()) {
     absl::Status s = store.ExportAudit([](const v1::AuditRecord& r) {
       std::cout << ProtoToJson(r) << "\n";
+      if (!std::cout) {
+        return absl::UnavailableError("cannot write to standard output");
+      }
       return absl::OkStatus();
     });
     if (!s.ok()) return Fail("audit export", s);

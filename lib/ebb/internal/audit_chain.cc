@@ -45,7 +45,11 @@ std::string HmacSha256(absl::string_view key, absl::string_view data) {
 
 std::string TenantKey(absl::string_view store_secret,
                       absl::string_view tenant) {
-  return HmacSha256(store_secret, absl::StrCat("ebb tenant key\0", tenant));
+  // The NUL separates the label from the id (StrCat would stop at it in a
+  // string literal, so it is spelled with its length).
+  return HmacSha256(store_secret,
+                    absl::StrCat(absl::string_view("ebb tenant key\0", 15),
+                                 tenant));
 }
 
 std::string Pseudonym(absl::string_view tenant_key, v1::Scope scope,
@@ -158,10 +162,13 @@ bool ChainVerifier::Feed(absl::string_view key, absl::string_view value) {
     return false;
   }
   if (record->prev_hash() != last_.hash) {
-    Fail(*seq, absl::StrCat("audit record ", *seq,
-                            " does not follow record ", last_.seq,
-                            " (its prev_hash differs: inserted, replaced or "
-                            "reordered)"));
+    // Either record seq - 1 was changed and its own hash recomputed, or this
+    // one's prev_hash was: name the first that may be bad.
+    Fail(last_.seq == checkpoint_.seq ? *seq : last_.seq,
+         absl::StrCat("audit record ", *seq, " does not follow record ",
+                      last_.seq, " (its prev_hash differs): record ",
+                      last_.seq, " or ", *seq,
+                      " was changed, or one was inserted or replaced"));
     return false;
   }
   // The checkpoint a trimmed walk starts from is vouched for by a trim record

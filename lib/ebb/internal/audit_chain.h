@@ -10,7 +10,10 @@
 // endian) as [SHA-256 of body (32 bytes)][body], where body is the serialized
 // v1::AuditRecord and the record's prev_hash is the previous entry's hash.
 // A head entry holds the last sequence number and hash, written in the same
-// batch as each record, so removing records from the end is detected too.
+// batch as each record, so removing records from the end is detected too,
+// unless the head is rewritten as well: the chain is not keyed, so whoever can
+// write the files can recompute it. Anchor the head hash elsewhere (ebb audit
+// verify prints it) to detect a rewrite of the tail or of the whole ledger.
 // Trimming the oldest records leaves a checkpoint (first kept sequence number,
 // hash of the last trimmed entry), and appends an AUDIT_LEDGER_TRIM record that
 // repeats both, so the checkpoint itself is covered by the chain.

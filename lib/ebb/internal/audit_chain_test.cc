@@ -70,7 +70,7 @@ TEST(AuditChainTest, ChangedRecordWithRecomputedHashIsCaughtByItsSuccessor) {
   const std::string body = record.SerializeAsString();
   ledger.entries[AuditKey(3)] = Sha256(body) + body;
   const ChainVerifier v = ledger.Verify();
-  EXPECT_EQ(v.first_bad_seq(), 4u);
+  EXPECT_EQ(v.first_bad_seq(), 3u);  // the changed record, found by record 4
   EXPECT_NE(v.problem().find("does not follow record 3"), std::string::npos);
 }
 
