@@ -444,16 +444,17 @@ class Store {
   // never return expired messages either way.
   absl::StatusOr<ExpiryReport> ExpireDue();
 
-  // The nightly purge: ExpireDue, then makes every range deleted since the
-  // last run (by expiry or erasure) physically disappear: flushes memtables,
-  // drops SST files that lie wholly inside deleted ranges
-  // (DeleteFilesInRanges), compacts exactly the deleted ranges to the bottom
-  // level (kForce), compacts the small index and metadata column families,
-  // and flushes again so RocksDB deletes WAL files that still hold purged
-  // data. Ends with an AUDIT_PURGE_RUN record. Safe to call from a backend's
-  // own thread while it serves reads and writes. Idempotent and resumable:
-  // the worklist of deleted ranges is durable and each entry is removed only
-  // once its range has been compacted.
+  // The nightly purge: ExpireDue, then makes every range expired or erased
+  // since the last run physically disappear: drops the SST files that lie
+  // wholly inside such a range and hold nothing newer than its deletion
+  // (DeleteFilesInRanges, nothing rewritten), compacts what is left with one
+  // bottommost (kForce) compaction per expiry day, compacts the small index
+  // and the metadata that gets deleted (never the audit ledger), and flushes
+  // so RocksDB deletes WAL files that still hold purged data. Ends with an
+  // AUDIT_PURGE_RUN record. Safe to call from a backend's own thread while it
+  // serves reads and writes (one purge at a time). Idempotent and resumable:
+  // the worklist of ranges is durable and each entry is removed only once its
+  // range has been compacted. See docs/storage-layout.md.
   absl::StatusOr<PurgeReport> Purge(const PurgeOptions& options);
 
   // The proof on disk: reads every live SST file with rocksdb::SstFileReader
