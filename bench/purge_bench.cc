@@ -332,6 +332,10 @@ void LatencyWriter(Store* store, absl::Time now, int run,
     const auto t0 = std::chrono::steady_clock::now();
     Check(store->AppendBatch(batch), "latency append");
     micros->push_back(Seconds(t0) * 1e6);
+    if (micros->back() > 100'000 && getenv("PURGE_BENCH_DEBUG")) {
+      std::printf("  slow append: %.3f s\n", micros->back() / 1e6);
+      std::fflush(stdout);
+    }
   }
 }
 
@@ -477,7 +481,15 @@ int Main(int argc, char** argv) {
     std::thread writer(LatencyWriter, store.get(), now, 1, &stop,
                        &purge_latency);
     const auto t0 = std::chrono::steady_clock::now();
-    Check(store->Purge(PurgeOptions()).status(), "purge under load");
+    PurgeOptions loaded_options;
+    if (getenv("PURGE_BENCH_DEBUG")) {
+      loaded_options.progress = [t0](absl::string_view line) {
+        std::printf("  under load %.3f s: %.*s\n", Seconds(t0),
+                    static_cast<int>(line.size()), line.data());
+        std::fflush(stdout);
+      };
+    }
+    Check(store->Purge(loaded_options).status(), "purge under load");
     const double purge_s = Seconds(t0);
     stop.store(true);
     writer.join();

@@ -309,8 +309,24 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
       tenants.push_back(messages[i].tenant());
     }
   }
-  // Shared with other appends, exclusive with erasures and hold changes.
-  absl::ReaderMutexLock guard(&erase_mu_);
+  // The batch's tenant stripes, shared, in ascending order (no deadlock
+  // between two batches); exclusive holders are erasures and the like of
+  // those tenants only.
+  std::vector<absl::Mutex*> stripes;
+  for (absl::string_view t : tenants) stripes.push_back(&TenantMutex(t));
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  struct SharedLocks {
+    const std::vector<absl::Mutex*>& mutexes;
+    explicit SharedLocks(const std::vector<absl::Mutex*>& m) : mutexes(m) {
+      for (absl::Mutex* mu : mutexes) mu->ReaderLock();
+    }
+    ~SharedLocks() {
+      for (auto it = mutexes.rbegin(); it != mutexes.rend(); ++it) {
+        (*it)->ReaderUnlock();
+      }
+    }
+  } guard(stripes);
   EBB_ASSIGN_OR_RETURN(RetentionState::View view, EnsureTenants(tenants));
   if (!view.snapshot->protections().empty()) {
     EBB_ASSIGN_OR_RETURN(view, ExtendUserHolds(messages, std::move(view)));

@@ -321,7 +321,7 @@ absl::StatusOr<EraseResult> Store::Impl::Erase(v1::Scope scope,
     EBB_RETURN_IF_ERROR(internal::ValidateId("request id", options.request_id));
   }
 
-  absl::WriterMutexLock guard(&erase_mu_);
+  absl::WriterMutexLock guard(&TenantMutex(tenant));
   EBB_ASSIGN_OR_RETURN(const RetentionState::View view,
                        EnsureTenants({tenant}));
   const TenantNumber number = *view.snapshot->FindTenant(tenant);
@@ -547,7 +547,7 @@ absl::Status Store::Impl::SetHold(absl::string_view tenant, v1::Scope scope,
   EBB_RETURN_IF_ERROR(ValidateScope("hold set", scope, id));
   EBB_RETURN_IF_ERROR(ValidateNote("hold reason", reason));
   EBB_RETURN_IF_ERROR(ValidateNote("hold set by", set_by));
-  absl::WriterMutexLock guard(&erase_mu_);
+  absl::WriterMutexLock guard(&TenantMutex(tenant));
   EBB_ASSIGN_OR_RETURN(const RetentionState::View view,
                        EnsureTenants({tenant}));
   const TenantNumber number = *view.snapshot->FindTenant(tenant);
@@ -615,7 +615,7 @@ absl::StatusOr<std::vector<EraseResult>> Store::Impl::ClearHold(
   EBB_RETURN_IF_ERROR(internal::ValidateId("tenant id", tenant));
   EBB_RETURN_IF_ERROR(ValidateScope("hold clear", scope, id));
   EBB_RETURN_IF_ERROR(ValidateNote("hold cleared by", cleared_by));
-  absl::WriterMutexLock guard(&erase_mu_);
+  absl::WriterMutexLock guard(&TenantMutex(tenant));
   const RetentionState::View view = state_->Observe();
   const std::optional<TenantNumber> number = view.snapshot->FindTenant(tenant);
   auto not_found = [&] {
@@ -900,7 +900,7 @@ absl::Status Store::Impl::SetRestriction(absl::string_view tenant,
   EBB_RETURN_IF_ERROR(CheckOpen(operation));
   EBB_RETURN_IF_ERROR(internal::ValidateId("tenant id", tenant));
   EBB_RETURN_IF_ERROR(internal::ValidateId("user id", user));
-  absl::WriterMutexLock guard(&erase_mu_);
+  absl::WriterMutexLock guard(&TenantMutex(tenant));
   RetentionState::View view = state_->Observe();
   if (restricted) {
     EBB_ASSIGN_OR_RETURN(view, EnsureTenants({tenant}));

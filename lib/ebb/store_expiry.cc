@@ -168,18 +168,31 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
   }
 
   bool deleted_anything = false;
-  for (const auto& [tenant, number] : start.snapshot->Tenants()) {
-    // Appends hold this shared: none judged live at an earlier clock can
-    // land below the new watermark after the scan, unaudited.
-    absl::WriterMutexLock guard(&erase_mu_);
+  // Expires one tenant; false if it must be done again with the lock held.
+  auto expire_tenant = [&](const std::string& tenant, TenantNumber number,
+                           bool locked_throughout) -> absl::StatusOr<bool> {
+    // Totals as they were, should this attempt be done again.
+    const uint64_t messages_before = report.messages;
+    const uint64_t bytes_before = report.bytes;
+    const uint64_t held_back_before = report.held_back;
+    const uint64_t ranges_before = report.ranges_deleted;
+    // A barrier first: appends of this tenant in flight (judged live at an
+    // earlier clock) finish, and later ones read a clock at least `now`, so
+    // none can land below the new watermark unaudited. The scan then runs
+    // without the lock, so the tenant's appends wait only for the barrier
+    // and the write. (If a hold changes meanwhile, the tenant is done again
+    // with the lock held throughout.)
+    std::optional<absl::WriterMutexLock> guard;
+    guard.emplace(&TenantMutex(tenant));
     const RetentionState::View view = state_->Observe();
+    if (!locked_throughout) guard.reset();
     const CategoryCutoffs cutoffs = view.snapshot->CutoffsFor(tenant, view.now);
     const CategoryCutoffs through = view.snapshot->ExpiredThrough(number);
     bool due = false;
     for (v1::DataCategory c : internal::kStoredCategories) {
       due = due || cutoffs.micros[c] > through.micros[c];
     }
-    if (!due) continue;
+    if (!due) return true;
 
     std::array<std::set<absl::Duration>, internal::kCategorySlots> ttls =
         default_ttls;
@@ -316,7 +329,17 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
         out.held_back = group.held_back;
         report.groups.push_back(std::move(out));
       }
-      continue;
+      return true;
+    }
+    if (!guard.has_value()) guard.emplace(&TenantMutex(tenant));
+    if (&state_->Observe().snapshot->protections() !=
+        &view.snapshot->protections()) {
+      // A hold or restriction changed during the scan.
+      report.messages = messages_before;
+      report.bytes = bytes_before;
+      report.held_back = held_back_before;
+      report.ranges_deleted = ranges_before;
+      return false;
     }
     EBB_RETURN_IF_ERROR(
         state_->Update([&](const RetentionState::View& current)
@@ -338,6 +361,14 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
       out.audit_seq = records[r++].seq();
       report.groups.push_back(std::move(out));
       deleted_anything = deleted_anything || group.messages > 0;
+    }
+    return true;
+  };
+  for (const auto& [tenant, number] : start.snapshot->Tenants()) {
+    EBB_ASSIGN_OR_RETURN(const bool done, expire_tenant(tenant, number, false));
+    if (!done) {
+      EBB_ASSIGN_OR_RETURN(const bool again, expire_tenant(tenant, number, true));
+      (void)again;  // with the lock held throughout nothing can change
     }
   }
   if (deleted_anything) bucket_cache_.Clear();

@@ -115,7 +115,7 @@ absl::StatusOr<v1::Request> Store::Impl::OpenRequest(
     return absl::InvalidArgumentError(
         "request open: kind must be erasure or export");
   }
-  absl::WriterMutexLock guard(&erase_mu_);
+  absl::WriterMutexLock guard(&TenantMutex(tenant));
   const absl::Time now = state_->Observe().now;
   if (received_at == absl::InfinitePast()) received_at = now;
   if (received_at > now + options_.retention.max_clock_skew) {
@@ -171,7 +171,7 @@ absl::StatusOr<v1::Request> Store::Impl::ExtendRequest(
     return absl::InvalidArgumentError("request extend: a reason is required");
   }
   EBB_RETURN_IF_ERROR(internal::ValidateUtf8("extension reason", reason));
-  absl::WriterMutexLock guard(&erase_mu_);
+  absl::WriterMutexLock guard(&TenantMutex(tenant));
   const absl::Time now = state_->Observe().now;
   EBB_ASSIGN_OR_RETURN(std::optional<v1::Request> request,
                        GetRequest(tenant, request_id));
@@ -390,7 +390,7 @@ absl::StatusOr<ExportSummary> Store::Impl::Export(
   EBB_RETURN_IF_ERROR(status);
 
   if (!options.request_id.empty()) {
-    absl::WriterMutexLock guard(&erase_mu_);
+    absl::WriterMutexLock guard(&TenantMutex(tenant));
     rocksdb::WriteBatch batch;
     std::vector<v1::AuditRecord> records;
     EBB_ASSIGN_OR_RETURN(

@@ -8,6 +8,7 @@
 #ifndef EBB_STORE_IMPL_H_
 #define EBB_STORE_IMPL_H_
 
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -17,6 +18,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -296,12 +298,13 @@ class Store::Impl {
 
  private:
   // Refuses messages that an erasure covers (the resurrection guard).
-  // REQUIRES: erase_mu_ held (shared).
+  // REQUIRES: the messages' tenant stripes held (shared).
   absl::Status CheckNotErased(
       absl::Span<const v1::Message> messages, const RetentionState::View& view,
       absl::FunctionRef<std::string(size_t)> where);
   // Makes the conversations of held users that `messages` start known to the
-  // holds, before they are written. REQUIRES: erase_mu_ held (shared).
+  // holds, before they are written. REQUIRES: the messages' tenant stripes
+  // held (shared).
   absl::StatusOr<RetentionState::View> ExtendUserHolds(
       absl::Span<const v1::Message> messages, RetentionState::View view);
   // Removes (or with batch == nullptr only counts) the conversation's messages
@@ -390,10 +393,19 @@ class Store::Impl {
   internal::BucketCache bucket_cache_{100'000};
   rocksdb::WriteOptions write_options_;
 
-  // Appends hold it shared, erasures and hold changes exclusively: an erasure
-  // sees every append either before it (and erases it) or after it (and the
-  // guard checks it).
-  absl::Mutex erase_mu_;
+  // Per tenant (striped by a hash of the tenant id): appends hold their
+  // tenants' stripes shared; erasures, holds, restrictions, requests and
+  // ExpireDue hold their tenant's stripe exclusively. So an erasure sees
+  // every append of its tenant either before it (and erases it) or after it
+  // (and the guard checks it), and ExpireDue's watermark never passes an
+  // append judged live at an earlier clock. Other tenants' appends never
+  // wait (the nightly purge holds each tenant's stripe in turn).
+  static constexpr size_t kTenantStripes = 64;
+  absl::Mutex& TenantMutex(absl::string_view tenant) {
+    return tenant_mu_[absl::Hash<absl::string_view>{}(tenant) %
+                      kTenantStripes];
+  }
+  std::array<absl::Mutex, kTenantStripes> tenant_mu_;
   // Whether any erasure marker exists: appends skip the guard's lookups until
   // the first erasure.
   std::atomic<bool> any_erasure_{false};
