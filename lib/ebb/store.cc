@@ -44,12 +44,28 @@ namespace ebb {
 
 namespace store_internal {
 
-std::string ScopedKey(absl::string_view prefix, TenantNumber tenant,
-                      v1::Scope scope, absl::string_view id) {
+std::string TenantKeyPrefix(absl::string_view prefix, TenantNumber tenant) {
   std::string key(prefix);
   char buf[4];
   absl::big_endian::Store32(buf, tenant);
   key.append(buf, 4);
+  return key;
+}
+
+std::string EncodeMicros(int64_t micros) {
+  char buf[8];
+  absl::big_endian::Store64(buf, static_cast<uint64_t>(micros));
+  return std::string(buf, 8);
+}
+
+std::optional<int64_t> DecodeMicros(absl::string_view value) {
+  if (value.size() != 8) return std::nullopt;
+  return static_cast<int64_t>(absl::big_endian::Load64(value.data()));
+}
+
+std::string ScopedKey(absl::string_view prefix, TenantNumber tenant,
+                      v1::Scope scope, absl::string_view id) {
+  std::string key = TenantKeyPrefix(prefix, tenant);
   key.push_back(static_cast<char>(scope));
   key.append(id.data(), id.size());
   return key;
@@ -106,12 +122,6 @@ void PutPolicyRecord(rocksdb::ColumnFamilyHandle* meta,
                  : absl::StrCat(kPolicyPrefix, policy.tenant()),
              bytes);
   batch->Put(meta, HistoryKey(policy.tenant(), policy.version()), bytes);
-}
-
-std::string EncodeTenantNumber(TenantNumber number) {
-  char buf[4];
-  absl::big_endian::Store32(buf, number);
-  return std::string(buf, 4);
 }
 
 
@@ -278,7 +288,7 @@ absl::StatusOr<RetentionState::View> Store::Impl::EnsureTenants(
             return absl::ResourceExhaustedError("no tenant numbers left");
           }
           batch.Put(meta_cf(), absl::StrCat(kTenantPrefix, t),
-                    EncodeTenantNumber(number));
+                    store_internal::TenantKeyPrefix("", number));
           next = next.WithTenant(t, number);
           added = true;
         }
@@ -665,7 +675,7 @@ absl::StatusOr<TenantPolicy> Store::Impl::SetPolicy(absl::string_view tenant,
         if (!next.FindTenant(tenant).has_value()) {
           const TenantNumber number = next.NextTenantNumber();
           batch.Put(meta_cf(), absl::StrCat(kTenantPrefix, tenant),
-                    EncodeTenantNumber(number));
+                    store_internal::TenantKeyPrefix("", number));
           next = next.WithTenant(tenant, number);
         }
         v1::RetentionPolicy current;

@@ -32,28 +32,12 @@ using store_internal::kErasedPrefix;
 using store_internal::kHoldPrefix;
 using store_internal::kPendingPrefix;
 using store_internal::kRestrictPrefix;
+using store_internal::DecodeMicros;
+using store_internal::EncodeMicros;
 using store_internal::ScopedKey;
+using store_internal::TenantKeyPrefix;
 
 namespace {
-
-std::string EncodeMicros(int64_t micros) {
-  char buf[8];
-  absl::big_endian::Store64(buf, static_cast<uint64_t>(micros));
-  return std::string(buf, 8);
-}
-
-std::optional<int64_t> DecodeMicros(absl::string_view value) {
-  if (value.size() != 8) return std::nullopt;
-  return static_cast<int64_t>(absl::big_endian::Load64(value.data()));
-}
-
-std::string TenantKeyPrefix(absl::string_view prefix, TenantNumber tenant) {
-  std::string key(prefix);
-  char buf[4];
-  absl::big_endian::Store32(buf, tenant);
-  key.append(buf, 4);
-  return key;
-}
 
 const char* ScopeWord(v1::Scope scope) {
   switch (scope) {

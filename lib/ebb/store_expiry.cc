@@ -37,14 +37,6 @@ namespace {
 
 constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000 * 1000;
 
-std::string ExpiredThroughKey(TenantNumber tenant) {
-  std::string key(kExpiredThroughPrefix);
-  char buf[4];
-  absl::big_endian::Store32(buf, tenant);
-  key.append(buf, 4);
-  return key;
-}
-
 std::string EncodeCutoffs(const CategoryCutoffs& cutoffs) {
   std::string out;
   for (int64_t micros : cutoffs.micros) {
@@ -316,7 +308,7 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
     for (v1::DataCategory c : internal::kStoredCategories) {
       advanced.micros[c] = std::max(through.micros[c], cutoffs.micros[c]);
     }
-    batch.Put(meta_cf(), ExpiredThroughKey(number), EncodeCutoffs(advanced));
+    batch.Put(meta_cf(), store_internal::TenantKeyPrefix(kExpiredThroughPrefix, number), EncodeCutoffs(advanced));
     if (dry_run) {
       for (const auto& [key, group] : groups) {
         ExpiryGroup out;

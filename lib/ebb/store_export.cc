@@ -340,9 +340,7 @@ absl::StatusOr<ExportSummary> Store::Impl::Export(
     };
     std::vector<v1::Hold> holds;
     const std::string hold_prefix =
-        store_internal::ScopedKey(kHoldPrefix, *number, v1::SCOPE_UNSPECIFIED,
-                                  "")
-            .substr(0, sizeof(kHoldPrefix) - 1 + sizeof(TenantNumber));
+        store_internal::TenantKeyPrefix(kHoldPrefix, *number);
     EBB_RETURN_IF_ERROR(ScanPrefix(
         meta_cf(), hold_prefix, "export: holds",
         [&](absl::string_view, absl::string_view value) {

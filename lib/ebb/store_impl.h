@@ -89,6 +89,13 @@ inline constexpr char kExpiredThroughPrefix[] = "expired/";
 // a range deleted since the last purge, to be compacted away by the next.
 inline constexpr char kPurgePrefix[] = "purge/";
 
+// prefix + tenant number (u32 BE): the keys of one tenant's metadata.
+std::string TenantKeyPrefix(absl::string_view prefix, TenantNumber tenant);
+// A time in µs since the epoch as a metadata value (i64 BE), and back
+// (nullopt unless exactly 8 bytes).
+std::string EncodeMicros(int64_t micros);
+std::optional<int64_t> DecodeMicros(absl::string_view value);
+
 // prefix + tenant number + scope byte + id.
 std::string ScopedKey(absl::string_view prefix, TenantNumber tenant,
                       v1::Scope scope, absl::string_view id);

@@ -18,16 +18,8 @@
 namespace ebb {
 
 using store_internal::kErasedPrefix;
+using store_internal::DecodeMicros;
 using store_internal::ScopedKey;
-
-namespace {
-
-std::optional<int64_t> DecodeMicros(absl::string_view value) {
-  if (value.size() != 8) return std::nullopt;
-  return static_cast<int64_t>(absl::big_endian::Load64(value.data()));
-}
-
-}  // namespace
 
 absl::StatusOr<VerifyReport> Store::Impl::Verify() {
   EBB_RETURN_IF_ERROR(CheckOpen("verify"));
