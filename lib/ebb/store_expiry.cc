@@ -93,6 +93,26 @@ void AppendExpiryRecords(absl::string_view tenant, absl::Time now,
   }
 }
 
+// Adds one ExpiryGroup per group to `report`, with the seq of its audit
+// record when `sealed` (AppendExpiryRecords' output, same order) is given.
+void AddGroups(absl::string_view tenant, const Groups& groups,
+               const std::vector<v1::AuditRecord>* sealed,
+               ExpiryReport* report) {
+  size_t r = 0;
+  for (const auto& [key, group] : groups) {
+    ExpiryGroup out;
+    out.tenant = std::string(tenant);
+    out.category = static_cast<v1::DataCategory>(key.first);
+    out.created_day = absl::FromUnixMicros(key.second * kMicrosPerDay);
+    out.messages = group.messages;
+    out.conversations = group.conversations.size();
+    out.bytes = group.bytes;
+    out.held_back = group.held_back;
+    if (sealed != nullptr) out.audit_seq = (*sealed)[r++].seq();
+    report->groups.push_back(std::move(out));
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<ExpiryBucket>> Store::Impl::PresentBuckets() const {
@@ -159,7 +179,6 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
     }
   }
 
-  bool deleted_anything = false;
   // Expires one tenant; false if it must be done again with the lock held.
   auto expire_tenant = [&](const std::string& tenant, TenantNumber number,
                            bool locked_throughout) -> absl::StatusOr<bool> {
@@ -310,17 +329,7 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
     }
     batch.Put(meta_cf(), store_internal::TenantKeyPrefix(kExpiredThroughPrefix, number), EncodeCutoffs(advanced));
     if (dry_run) {
-      for (const auto& [key, group] : groups) {
-        ExpiryGroup out;
-        out.tenant = tenant;
-        out.category = static_cast<v1::DataCategory>(key.first);
-        out.created_day = absl::FromUnixMicros(key.second * kMicrosPerDay);
-        out.messages = group.messages;
-        out.conversations = group.conversations.size();
-        out.bytes = group.bytes;
-        out.held_back = group.held_back;
-        report.groups.push_back(std::move(out));
-      }
+      AddGroups(tenant, groups, nullptr, &report);
       return true;
     }
     if (!guard.has_value()) guard.emplace(&TenantMutex(tenant));
@@ -340,20 +349,7 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
           return std::optional<PolicySnapshot>(
               current.snapshot->WithExpiredThrough(number, advanced));
         }));
-    size_t r = 0;
-    for (const auto& [key, group] : groups) {
-      ExpiryGroup out;
-      out.tenant = tenant;
-      out.category = static_cast<v1::DataCategory>(key.first);
-      out.created_day = absl::FromUnixMicros(key.second * kMicrosPerDay);
-      out.messages = group.messages;
-      out.conversations = group.conversations.size();
-      out.bytes = group.bytes;
-      out.held_back = group.held_back;
-      out.audit_seq = records[r++].seq();
-      report.groups.push_back(std::move(out));
-      deleted_anything = deleted_anything || group.messages > 0;
-    }
+    AddGroups(tenant, groups, &records, &report);
     return true;
   };
   for (const auto& [tenant, number] : start.snapshot->Tenants()) {
@@ -363,7 +359,7 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
       (void)again;  // with the lock held throughout nothing can change
     }
   }
-  if (deleted_anything) bucket_cache_.Clear();
+  if (!dry_run && report.messages > 0) bucket_cache_.Clear();
   return report;
 }
 
