@@ -14,6 +14,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
 #include "lib/ebb/internal/proto_time.h"
 #include "lib/ebb/internal/status_macros.h"
 #include "lib/ebb/internal/validation.h"
@@ -531,6 +532,19 @@ std::string MessageToJson(const Message& m) {
   }
   writer.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string ProtoToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options)
+           .ok()) {
+    // Only a message with invalid UTF-8 in a string fails; ebb validates
+    // every string it stores, so this marks a damaged record.
+    return "{\"error\":\"record cannot be printed as JSON\"}";
+  }
+  return json;
 }
 
 }  // namespace ebb

@@ -49,6 +49,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "ebb/v1/message.pb.h"
+#include "google/protobuf/message.h"
 
 namespace ebb {
 
@@ -108,6 +109,10 @@ absl::StatusOr<ebb::v1::Message> ParseMessageJson(absl::string_view line);
 // reads differently (e.g. role "unspecified", a missing created_at printed as
 // the Unix epoch).
 std::string MessageToJson(const ebb::v1::Message& m);
+
+// A stored record (audit record, hold, request) as protobuf's canonical JSON
+// with the .proto field names (tenant, request_id, ...), on one line.
+std::string ProtoToJson(const google::protobuf::Message& message);
 
 // The JSON/CLI name of `role`: "user", "assistant", "agent", "system";
 // "unspecified" for ROLE_UNSPECIFIED and "unknown" for values outside the enum

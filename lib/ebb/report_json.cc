@@ -5,7 +5,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/util/json_util.h"
 #include "lib/ebb/duration.h"
 #include "lib/ebb/json.h"
 #include "rapidjson/stringbuffer.h"
@@ -166,19 +165,6 @@ std::string AuditVerificationToJson(const AuditVerification& v) {
   return Done(buffer);
 }
 
-std::string ProtoToJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  std::string json;
-  if (!google::protobuf::util::MessageToJsonString(message, &json, options)
-           .ok()) {
-    // Only a message with invalid UTF-8 in a string fails; ebb validates
-    // every string it stores, so this marks a damaged record.
-    return "{\"error\":\"record cannot be printed as JSON\"}";
-  }
-  return json;
-}
-
 absl::StatusOr<v1::ErasureReason> ParseErasureReason(absl::string_view name) {
   v1::ErasureReason reason;
   if (v1::ErasureReason_Parse(absl::AsciiStrToUpper(name), &reason) &&
@@ -191,9 +177,9 @@ absl::StatusOr<v1::ErasureReason> ParseErasureReason(absl::string_view name) {
     if (d->value(i)->number() == 0) continue;
     names.push_back(absl::AsciiStrToLower(d->value(i)->name()));
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown reason \"", name, "\"; expected one of ",
-                   absl::StrJoin(names, ", ")));
+  return absl::InvalidArgumentError(absl::StrCat("unknown reason \"", name,
+                                                 "\"; expected one of ",
+                                                 absl::StrJoin(names, ", ")));
 }
 
 }  // namespace ebb

@@ -57,10 +57,6 @@ std::string EraseResultToJson(absl::string_view tenant,
 // "problem"]}.
 std::string AuditVerificationToJson(const AuditVerification& verification);
 
-// A stored record (audit record, hold, request) as protobuf's canonical JSON
-// with the .proto field names (tenant, request_id, ...), on one line.
-std::string ProtoToJson(const google::protobuf::Message& message);
-
 // "END_USER_REQUEST" or "end_user_request" -> v1::END_USER_REQUEST.
 // InvalidArgument listing the accepted names otherwise.
 absl::StatusOr<v1::ErasureReason> ParseErasureReason(absl::string_view name);

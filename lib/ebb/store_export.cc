@@ -7,7 +7,6 @@
 #include <utility>
 #include <vector>
 
-#include "google/protobuf/util/json_util.h"
 #include "lib/ebb/internal/proto_time.h"
 #include "lib/ebb/internal/status_macros.h"
 #include "lib/ebb/internal/validation.h"
@@ -24,17 +23,9 @@ namespace {
 // A proto as one JSON object with a leading "record" field naming what it is.
 std::string RecordLine(absl::string_view record,
                        const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  std::string json;
-  // Printing a well-formed message cannot fail; an empty object is the worst.
-  if (!google::protobuf::util::MessageToJsonString(message, &json, options)
-           .ok() ||
-      json.size() < 2) {
-    json = "{}";
-  }
-  return absl::StrCat("{\"record\":\"", record, "\"",
-                      json == "{}" ? "" : ",", json.substr(1));
+  const std::string json = ProtoToJson(message);
+  return absl::StrCat("{\"record\":\"", record, "\"", json == "{}" ? "" : ",",
+                      absl::string_view(json).substr(1));
 }
 
 }  // namespace
@@ -126,9 +117,9 @@ absl::StatusOr<v1::Request> Store::Impl::OpenRequest(
   EBB_ASSIGN_OR_RETURN(std::optional<v1::Request> existing,
                        GetRequest(tenant, request_id));
   if (existing.has_value()) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "request open: tenant \"", tenant, "\" already has request \"",
-        request_id, "\""));
+    return absl::AlreadyExistsError(
+        absl::StrCat("request open: tenant \"", tenant,
+                     "\" already has request \"", request_id, "\""));
   }
   v1::Request request;
   request.set_tenant(std::string(tenant));
@@ -181,9 +172,9 @@ absl::StatusOr<v1::Request> Store::Impl::ExtendRequest(
                                             "\""));
   }
   if (request->has_extended_by()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "request extend: request \"", request_id,
-        "\" was extended already; a deadline is extended once"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("request extend: request \"", request_id,
+                     "\" was extended already; a deadline is extended once"));
   }
   if (request->state() == v1::REQUEST_COMPLETED) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -256,9 +247,9 @@ absl::StatusOr<ExportSummary> Store::Impl::Export(
                          GetRequest(tenant, options.request_id));
     if (request.has_value() && (request->kind() != v1::REQUEST_EXPORT ||
                                 request->subject() != user_pseudonym)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "export: request \"", options.request_id,
-          "\" is not an export request about this user"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("export: request \"", options.request_id,
+                       "\" is not an export request about this user"));
     }
   }
   auto emit = [&](absl::string_view line) -> absl::Status {
@@ -267,8 +258,7 @@ absl::StatusOr<ExportSummary> Store::Impl::Export(
   };
 
   if (number.has_value()) {
-    const CategoryCutoffs cutoffs =
-        view.snapshot->CutoffsFor(tenant, view.now);
+    const CategoryCutoffs cutoffs = view.snapshot->CutoffsFor(tenant, view.now);
     const internal::TenantProtections* protections =
         view.snapshot->protections().Find(*number);
     // The user index, streamed: one iterator over the user's entries, one
@@ -283,8 +273,8 @@ absl::StatusOr<ExportSummary> Store::Impl::Export(
     ExpiryBucket last_bucket = 0;
     absl::Status status;
     for (it->Seek(prefix); it->Valid() && status.ok(); it->Next()) {
-      auto parts = internal::ParseUserConversationKey(View(it->key()),
-                                                      prefix.size());
+      auto parts =
+          internal::ParseUserConversationKey(View(it->key()), prefix.size());
       if (!parts.has_value()) continue;
       if (parts->conversation == last_conversation &&
           parts->bucket == last_bucket) {
@@ -298,15 +288,15 @@ absl::StatusOr<ExportSummary> Store::Impl::Export(
       EBB_RETURN_IF_ERROR(ScanPrefix(
           messages_cf(),
           internal::MessageKeyPrefix(last_bucket, *number, last_conversation),
-          "export: messages",
-          [&](absl::string_view, absl::string_view value) {
+          "export: messages", [&](absl::string_view, absl::string_view value) {
             if (!status.ok()) return;
             const std::optional<RecordHeader> header =
                 internal::DecodeRecordHeader(value);
             if (!header.has_value()) return;
             const bool shown_anyway = options.include_held && held;
             if (internal::IsExpired(cutoffs, *header) && !shown_anyway) return;
-            absl::StatusOr<v1::Message> m = internal::DecodeMessageRecord(value);
+            absl::StatusOr<v1::Message> m =
+                internal::DecodeMessageRecord(value);
             if (!m.ok() || m->user() != user) return;
             if (protections != nullptr && !shown_anyway &&
                 protections->ErasurePendingCovers(last_conversation, user,
@@ -341,15 +331,15 @@ absl::StatusOr<ExportSummary> Store::Impl::Export(
     std::vector<v1::Hold> holds;
     const std::string hold_prefix =
         store_internal::TenantKeyPrefix(kHoldPrefix, *number);
-    EBB_RETURN_IF_ERROR(ScanPrefix(
-        meta_cf(), hold_prefix, "export: holds",
-        [&](absl::string_view, absl::string_view value) {
-          v1::Hold hold;
-          if (hold.ParseFromArray(value.data(),
-                                  static_cast<int>(value.size()))) {
-            holds.push_back(std::move(hold));
-          }
-        }));
+    EBB_RETURN_IF_ERROR(
+        ScanPrefix(meta_cf(), hold_prefix, "export: holds",
+                   [&](absl::string_view, absl::string_view value) {
+                     v1::Hold hold;
+                     if (hold.ParseFromArray(value.data(),
+                                             static_cast<int>(value.size()))) {
+                       holds.push_back(std::move(hold));
+                     }
+                   }));
     for (v1::Hold& hold : holds) {
       bool covers = hold.scope() == v1::SCOPE_TENANT ||
                     (hold.scope() == v1::SCOPE_USER && hold.id() == user);
@@ -362,7 +352,8 @@ absl::StatusOr<ExportSummary> Store::Impl::Export(
       }
       EBB_RETURN_IF_ERROR(emit(RecordLine("hold", hold)));
     }
-    if (protections != nullptr && protections->restricted_users.contains(user)) {
+    if (protections != nullptr &&
+        protections->restricted_users.contains(user)) {
       v1::Restriction r;
       r.set_tenant(std::string(tenant));
       r.set_user(options.anonymise ? user_pseudonym : std::string(user));
@@ -373,18 +364,18 @@ absl::StatusOr<ExportSummary> Store::Impl::Export(
   // The user's requests (matched by pseudonym: requests store no raw ids).
   std::string request_prefix = RequestKey(tenant, "");
   absl::Status status;
-  EBB_RETURN_IF_ERROR(ScanPrefix(
-      meta_cf(), request_prefix, "export: requests",
-      [&](absl::string_view, absl::string_view value) {
-        if (!status.ok()) return;
-        v1::Request request;
-        if (!request.ParseFromArray(value.data(),
-                                    static_cast<int>(value.size())) ||
-            request.subject() != user_pseudonym) {
-          return;
-        }
-        status = emit(RecordLine("request", request));
-      }));
+  EBB_RETURN_IF_ERROR(
+      ScanPrefix(meta_cf(), request_prefix, "export: requests",
+                 [&](absl::string_view, absl::string_view value) {
+                   if (!status.ok()) return;
+                   v1::Request request;
+                   if (!request.ParseFromArray(
+                           value.data(), static_cast<int>(value.size())) ||
+                       request.subject() != user_pseudonym) {
+                     return;
+                   }
+                   status = emit(RecordLine("request", request));
+                 }));
   EBB_RETURN_IF_ERROR(status);
 
   if (!options.request_id.empty()) {
