@@ -129,8 +129,7 @@ TEST_F(PurgeTest, DryRunPredictsTheRealRunAndChangesNothing) {
   Conversation("acme", "a", 4, clock_->Now() - Days(10));
   Conversation("globex", "b", 2, clock_->Now() - Days(10));
   clock_->Advance(absl::Hours(1));
-  ASSERT_TRUE(
-      store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(7)).ok());
+  ASSERT_TRUE(store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, Days(7)).ok());
   PurgeOptions dry;
   dry.dry_run = true;
   const PurgeReport preview = PurgeOk(dry);
@@ -223,7 +222,8 @@ TEST_F(PurgeTest, APurgeCutShortIsFinishedByTheNextWithoutDuplicateRecords) {
 TEST_F(PurgeTest, VerifyFindsRecordsPlantedBehindTheStoresBack) {
   Conversation("acme", "c1", 1, clock_->Now() - Days(1));
   ASSERT_TRUE(
-      store_->EraseConversation("acme", "c2", EraseOptions{v1::OPERATOR, "", {}})
+      store_
+          ->EraseConversation("acme", "c2", EraseOptions{v1::OPERATOR, "", {}})
           .ok());
   ASSERT_TRUE(store_->Purge(PurgeOptions()).ok());
   EXPECT_THAT(Findings(), IsEmpty());
@@ -316,9 +316,9 @@ TEST_F(PurgeTest, LiftingAHoldNeverLetsThePurgeDropLiveMessages) {
                                 std::string(300, 'z')));
   }
   ASSERT_TRUE(store_->AppendBatch(batch).ok());
-  ASSERT_TRUE(store_->SetHold("acme", v1::SCOPE_CONVERSATION, "big", "case",
-                              "legal")
-                  .ok());
+  ASSERT_TRUE(
+      store_->SetHold("acme", v1::SCOPE_CONVERSATION, "big", "case", "legal")
+          .ok());
   ASSERT_TRUE(store_->CompactAll().ok());  // bottom level, nothing expired
   // Thirty days on, half the day has expired: held back, then released.
   clock_->Set(day + Days(30) + absl::Seconds(200 * 200) + absl::Seconds(100));
@@ -354,6 +354,121 @@ TEST_F(PurgeTest, VerifyWhileCompactionsReplaceFilesNeverFails) {
   }
   stop.store(true);
   compactor.join();
+}
+
+// Writes the same traffic into `stores`: three tenants (initech with a TTL of
+// 30.5 days, so one creation day lands in two expiry days), conversations of 30
+// messages a minute apart, some crossing midnight, every fourth message a
+// diagnostic log, over days 32 to 45 before the clock's now. Each batch is
+// written with the clock just after it, as a chat server would have.
+void WriteTraffic(ManualClock* clock, const std::vector<Store*>& stores) {
+  const absl::Time now = clock->Now();
+  clock->Set(now - Days(50));
+  for (Store* store : stores) {
+    ASSERT_TRUE(store
+                    ->SetPolicy("initech", v1::CATEGORY_TRANSCRIPT,
+                                Days(30) + absl::Hours(12))
+                    .ok());
+  }
+  for (int day = 45; day >= 32; --day) {
+    for (const char* tenant : {"acme", "globex", "initech"}) {
+      for (int c = 0; c < 3; ++c) {
+        const absl::Time start = now - Days(day) +
+                                 absl::Hours(c == 0 ? 23 : 8 * c) +
+                                 absl::Minutes(45);
+        std::vector<v1::Message> batch;
+        for (int seq = 1; seq <= 30; ++seq) {
+          batch.push_back(MakeMessage(
+              tenant, absl::StrCat("u", c), absl::StrCat("conv-", day, "-", c),
+              seq, start + absl::Minutes(seq), std::string(200 + seq, 'w'),
+              seq % 4 == 0 ? v1::CATEGORY_DIAGNOSTIC_LOG
+                           : v1::CATEGORY_TRANSCRIPT));
+        }
+        clock->Set(start + absl::Minutes(31));
+        for (Store* store : stores) {
+          absl::Status s = store->AppendBatch(batch);
+          ASSERT_TRUE(s.ok()) << s;
+        }
+      }
+    }
+  }
+  clock->Set(now);
+}
+
+TEST_F(PurgeTest, ExpiryCountedFromFileStatisticsEqualsReadingTheRecords) {
+  // This store's data goes into SST files, where ExpireDue counts it from the
+  // files' statistics; the other's stays in memtables, where it is read.
+  TempDir memtable_dir;
+  absl::StatusOr<std::unique_ptr<Store>> in_memtables =
+      Store::Open(options_, memtable_dir.path());
+  ASSERT_TRUE(in_memtables.ok()) << in_memtables.status();
+  WriteTraffic(clock_.get(), {store_.get(), in_memtables->get()});
+  // Into files of the bottom level without expiring anything (the oldest
+  // day expires only after the clock moves).
+  clock_->Set(clock_->Now() - Days(20));
+  ASSERT_TRUE(store_->CompactAll().ok());
+  clock_->Set(clock_->Now() + Days(20));
+
+  absl::StatusOr<ExpiryReport> from_files = store_->ExpireDue();
+  absl::StatusOr<ExpiryReport> read = (*in_memtables)->ExpireDue();
+  ASSERT_TRUE(from_files.ok()) << from_files.status();
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_GT(from_files->ranges_counted_from_files, 10u);
+  EXPECT_EQ(read->ranges_counted_from_files, 0u);
+  // 14 days x 3 tenants x 3 conversations x 30 messages, all expired.
+  EXPECT_EQ(from_files->messages, 14u * 3 * 3 * 30);
+  EXPECT_EQ(read->messages, from_files->messages);
+  EXPECT_EQ(read->bytes, from_files->bytes);
+  ASSERT_EQ(read->groups.size(), from_files->groups.size());
+  for (size_t i = 0; i < read->groups.size(); ++i) {
+    const ExpiryGroup& a = from_files->groups[i];
+    const ExpiryGroup& b = read->groups[i];
+    SCOPED_TRACE(absl::StrCat(b.tenant, " ", b.category, " ",
+                              absl::FormatTime(b.created_day)));
+    EXPECT_EQ(a.tenant, b.tenant);
+    EXPECT_EQ(a.category, b.category);
+    EXPECT_EQ(a.created_day, b.created_day);
+    EXPECT_EQ(a.messages, b.messages);
+    EXPECT_EQ(a.conversations, b.conversations);
+    EXPECT_EQ(a.bytes, b.bytes);
+  }
+  // And the purge that follows leaves nothing behind.
+  EXPECT_TRUE(PurgeOk().complete);
+  EXPECT_THAT(Findings(), IsEmpty());
+}
+
+TEST_F(PurgeTest, ExpiryOfFilesWithErasedOrHeldDataCountsOnlyWhatExpired) {
+  Conversation("acme", "plain", 5, clock_->Now() - Days(40));
+  Conversation("acme", "erased", 4, clock_->Now() - Days(40));
+  Conversation("globex", "held", 3, clock_->Now() - Days(40));
+  Conversation("initech", "other", 2, clock_->Now() - Days(40));
+  clock_->Set(clock_->Now() - Days(20));
+  ASSERT_TRUE(store_->CompactAll().ok());  // into files; nothing expires
+  clock_->Set(clock_->Now() + Days(20));
+  // The erasure's range tombstone and the hold are not in the files'
+  // statistics: those tenants' days must be read.
+  ASSERT_TRUE(store_
+                  ->EraseConversation("acme", "erased",
+                                      EraseOptions{v1::OPERATOR, "", {}})
+                  .ok());
+  ASSERT_TRUE(
+      store_->SetHold("globex", v1::SCOPE_USER, "u-held", "case 1", "legal")
+          .ok());
+  absl::StatusOr<ExpiryReport> report = store_->ExpireDue();
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->messages, 5u + 2u);  // acme/plain and initech/other
+  EXPECT_EQ(report->held_back, 3u);
+  EXPECT_EQ(report->ranges_counted_from_files, 1u);  // initech's day
+  EXPECT_EQ(report->ranges_read, 2u);
+  ASSERT_THAT(report->groups, SizeIs(3));
+  EXPECT_EQ(report->groups[0].tenant, "acme");
+  EXPECT_EQ(report->groups[0].messages, 5u);
+  EXPECT_EQ(report->groups[0].conversations, 1u);
+  EXPECT_EQ(report->groups[1].tenant, "globex");
+  EXPECT_EQ(report->groups[1].held_back, 3u);
+  EXPECT_EQ(report->groups[2].tenant, "initech");
+  EXPECT_EQ(report->groups[2].messages, 2u);
+  EXPECT_EQ(report->groups[2].conversations, 1u);
 }
 
 }  // namespace

@@ -2,8 +2,6 @@
 
 #include "lib/ebb/store.h"
 
-#include "lib/ebb/store_impl.h"
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -24,6 +22,7 @@
 #include "lib/ebb/internal/bucket_cache.h"
 #include "lib/ebb/internal/compaction_filter.h"
 #include "lib/ebb/internal/expiry.h"
+#include "lib/ebb/internal/expiry_file_stats.h"
 #include "lib/ebb/internal/index_write_cache.h"
 #include "lib/ebb/internal/key_codec.h"
 #include "lib/ebb/internal/max_created_at_merge.h"
@@ -34,6 +33,7 @@
 #include "lib/ebb/internal/rocksdb_status.h"
 #include "lib/ebb/internal/status_macros.h"
 #include "lib/ebb/internal/validation.h"
+#include "lib/ebb/store_impl.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/sst_partitioner.h"
@@ -123,7 +123,6 @@ void PutPolicyRecord(rocksdb::ColumnFamilyHandle* meta,
              bytes);
   batch->Put(meta, HistoryKey(policy.tenant(), policy.version()), bytes);
 }
-
 
 std::string FormatTtl(absl::Duration ttl) {
   return ttl == absl::InfiniteDuration() ? "forever"
@@ -528,8 +527,7 @@ absl::StatusOr<std::vector<v1::Message>> Store::Impl::ReadConversation(
   for (ExpiryBucket bucket : buckets) {
     EBB_RETURN_IF_ERROR(ScanLiveMessages(
         *number, conversation, bucket, cutoffs, "read conversation: messages",
-        &undecodable,
-        [&](absl::string_view value, const RecordHeader& header) {
+        &undecodable, [&](absl::string_view value, const RecordHeader& header) {
           absl::StatusOr<v1::Message> message =
               internal::DecodeMessageRecord(value);
           if (!message.ok()) {
@@ -945,6 +943,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
   message_options.sst_partitioner_factory =
       rocksdb::NewSstPartitionerFixedPrefixFactory(sizeof(ExpiryBucket));
   message_options.target_file_size_base = options.target_file_bytes;
+  // Every file counts its messages per tenant, category and creation day, so
+  // ExpireDue can audit a wholly expired day without reading it.
+  message_options.table_properties_collector_factories.push_back(
+      internal::NewExpiryFileStatsCollectorFactory());
   rocksdb::ColumnFamilyOptions index_options;
   index_options.merge_operator =
       std::make_shared<internal::MaxCreatedAtMergeOperator>();

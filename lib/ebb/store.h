@@ -105,12 +105,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "absl/functional/function_ref.h"
 #include "ebb/v1/audit.pb.h"
 #include "ebb/v1/message.pb.h"
 #include "lib/ebb/options.h"
@@ -188,9 +188,9 @@ struct ExpiryGroup {
   absl::Time created_day;  // midnight UTC starting the creation day
   uint64_t messages = 0;   // deleted
   uint64_t conversations = 0;
-  uint64_t bytes = 0;        // key + value bytes deleted
-  uint64_t held_back = 0;    // expired, but kept by a legal hold
-  uint64_t audit_seq = 0;    // its AUDIT_EXPIRE record
+  uint64_t bytes = 0;      // key + value bytes deleted
+  uint64_t held_back = 0;  // expired, but kept by a legal hold
+  uint64_t audit_seq = 0;  // its AUDIT_EXPIRE record
 };
 
 // What ExpireDue did.
@@ -201,6 +201,11 @@ struct ExpiryReport {
   uint64_t bytes = 0;
   uint64_t held_back = 0;
   uint64_t ranges_deleted = 0;  // key ranges expired (for Purge to compact)
+  // How each (expiry day, tenant) due was counted: from the statistics its
+  // SST files keep (a wholly expired day whose files hold nothing else: no
+  // record read), or by reading its records.
+  uint64_t ranges_counted_from_files = 0;
+  uint64_t ranges_read = 0;
 };
 
 // How Purge runs.
@@ -235,7 +240,7 @@ struct PurgeReport {
   uint64_t background_bytes_written = 0;
   uint64_t sst_bytes_before = 0;
   uint64_t sst_bytes_after = 0;
-  absl::Duration duration;        // wall time
+  absl::Duration duration;  // wall time
   // The run's audit records: its expiry records and the AUDIT_PURGE_RUN
   // record (0, 0 for a dry run).
   uint64_t audit_first_seq = 0;
@@ -247,11 +252,11 @@ struct VerifyFinding {
   std::string file;           // SST or WAL file name
   std::string column_family;  // "messages" or "index"
   std::string tenant;
-  std::string conversation;   // empty for undecodable keys
-  uint64_t seq = 0;           // messages only
+  std::string conversation;  // empty for undecodable keys
+  uint64_t seq = 0;          // messages only
   v1::DataCategory category = v1::CATEGORY_UNSPECIFIED;
-  absl::Time created_at;      // for index entries: the bound they carry
-  std::string problem;        // "expired" or "erased"
+  absl::Time created_at;  // for index entries: the bound they carry
+  std::string problem;    // "expired" or "erased"
 };
 
 // What Verify read and found.
@@ -435,9 +440,9 @@ class Store {
   // tenant, appends one AUDIT_EXPIRE record per category and creation day
   // with the counts, advances the tenant's "expired through" watermark (from
   // then on the compaction filter drops those messages) and records their key
-  // ranges for Purge, which drops or compacts exactly them. Messages a legal hold covers
-  // are counted as held back and kept; they are expired (and audited) when
-  // the hold is lifted. The nightly purge runs this first.
+  // ranges for Purge, which drops or compacts exactly them. Messages a legal
+  // hold covers are counted as held back and kept; they are expired (and
+  // audited) when the hold is lifted. The nightly purge runs this first.
   //
   // The compaction filter drops a message only once its expiry has been
   // carried out here, so nothing leaves the disk by expiry unaudited; reads
@@ -522,8 +527,7 @@ class Store {
   // the data is kept, expires as usual, but no normal read returns it until the
   // restriction is lifted; Export still does. AlreadyExists / NotFound as for
   // holds. Audited.
-  absl::Status SetRestriction(absl::string_view tenant,
-                              absl::string_view user);
+  absl::Status SetRestriction(absl::string_view tenant, absl::string_view user);
   absl::Status ClearRestriction(absl::string_view tenant,
                                 absl::string_view user);
 

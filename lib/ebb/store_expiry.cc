@@ -35,8 +35,6 @@ using store_internal::kExpiredThroughPrefix;
 
 namespace {
 
-constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000 * 1000;
-
 std::string EncodeCutoffs(const CategoryCutoffs& cutoffs) {
   std::string out;
   for (int64_t micros : cutoffs.micros) {
@@ -57,16 +55,16 @@ std::optional<CategoryCutoffs> DecodeCutoffs(absl::string_view value) {
   return out;
 }
 
-int64_t FloorDay(int64_t micros) {
-  int64_t day = micros / kMicrosPerDay;
-  if (micros % kMicrosPerDay < 0) --day;
-  return day;
-}
-
 // Counts for one (category, creation day).
 struct Group {
   uint64_t messages = 0, bytes = 0, held_back = 0;
+  // Conversations seen by reading records, and those counted from file
+  // statistics (never the same: see ExpireDue).
   absl::flat_hash_set<std::string> conversations;
+  uint64_t counted_conversations = 0;
+  uint64_t Conversations() const {
+    return conversations.size() + counted_conversations;
+  }
 };
 using Groups = std::map<std::pair<int, int64_t>, Group>;
 
@@ -79,11 +77,11 @@ void AppendExpiryRecords(absl::string_view tenant, absl::Time now,
     record.set_scope(v1::SCOPE_TENANT);
     record.set_category(static_cast<v1::DataCategory>(key.first));
     *record.mutable_created_from() = internal::ToProtoTimestamp(
-        absl::FromUnixMicros(key.second * kMicrosPerDay));
+        absl::FromUnixMicros(key.second * internal::kMicrosPerDay));
     *record.mutable_created_until() = internal::ToProtoTimestamp(
-        absl::FromUnixMicros((key.second + 1) * kMicrosPerDay));
+        absl::FromUnixMicros((key.second + 1) * internal::kMicrosPerDay));
     record.mutable_counts()->set_messages(group.messages);
-    record.mutable_counts()->set_conversations(group.conversations.size());
+    record.mutable_counts()->set_conversations(group.Conversations());
     record.mutable_counts()->set_bytes(group.bytes);
     if (group.held_back > 0) {
       record.mutable_held_back()->set_messages(group.held_back);
@@ -103,9 +101,10 @@ void AddGroups(absl::string_view tenant, const Groups& groups,
     ExpiryGroup out;
     out.tenant = std::string(tenant);
     out.category = static_cast<v1::DataCategory>(key.first);
-    out.created_day = absl::FromUnixMicros(key.second * kMicrosPerDay);
+    out.created_day =
+        absl::FromUnixMicros(key.second * internal::kMicrosPerDay);
     out.messages = group.messages;
-    out.conversations = group.conversations.size();
+    out.conversations = group.Conversations();
     out.bytes = group.bytes;
     out.held_back = group.held_back;
     if (sealed != nullptr) out.audit_seq = (*sealed)[r++].seq();
@@ -179,6 +178,12 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
     }
   }
 
+  // Ranges of messages deleted and not yet compacted: their files may still
+  // hold records no read sees, which file statistics would count.
+  EBB_ASSIGN_OR_RETURN(const std::vector<KeyRange> deleted,
+                       WorklistRanges(messages_cf()));
+  internal::FileStatsCounter file_stats;
+
   // Expires one tenant; false if it must be done again with the lock held.
   auto expire_tenant = [&](const std::string& tenant, TenantNumber number,
                            bool locked_throughout) -> absl::StatusOr<bool> {
@@ -187,6 +192,8 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
     const uint64_t bytes_before = report.bytes;
     const uint64_t held_back_before = report.held_back;
     const uint64_t ranges_before = report.ranges_deleted;
+    const uint64_t read_before = report.ranges_read;
+    const uint64_t from_files_before = report.ranges_counted_from_files;
     // A barrier first: appends of this tenant in flight (judged live at an
     // earlier clock) finish, and later ones read a clock at least `now`, so
     // none can land below the new watermark unaudited. The scan then runs
@@ -253,60 +260,13 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
     scan_options.readahead_size = 2 << 20;
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(scan_options, messages_cf()));
-    for (ExpiryBucket bucket : buckets) {
-      std::string prefix(8, '\0');
-      absl::big_endian::Store32(prefix.data(), bucket);
-      absl::big_endian::Store32(prefix.data() + 4, number);
-      runs.clear();
-      seen = kept = 0;
-      auto visit = [&](absl::string_view key, absl::string_view value) {
-            ++seen;
-            ++kept;  // until shown to be deleted below
-            const std::optional<RecordHeader> header =
-                internal::DecodeRecordHeader(value);
-            // Undecodable records are kept (and counted by Stats).
-            if (!header.has_value() ||
-                header->created_at_micros >= cutoffs.micros[header->category] ||
-                header->created_at_micros < through.micros[header->category]) {
-              close_run();
-              return;
-            }
-            const std::optional<internal::MessageKeyParts> parts =
-                internal::ParseMessageKey(key);
-            Group& group = groups[{header->category,
-                                   FloorDay(header->created_at_micros)}];
-            if (parts.has_value() && protections != nullptr &&
-                protections->KeepsConversation(parts->conversation)) {
-              ++group.held_back;
-              ++report.held_back;
-              close_run();
-              return;
-            }
-            ++group.messages;
-            group.bytes += key.size() + value.size();
-            if (parts.has_value()) {
-              group.conversations.emplace(parts->conversation);
-            }
-            ++report.messages;
-            report.bytes += key.size() + value.size();
-            --kept;
-            if (run_first.empty()) run_first = std::string(key);
-            run_last = std::string(key);
-          };
-      // One iterator for all of the tenant's days; the data is read once and
-      // need not displace the block cache.
-      for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix);
-           it->Next()) {
-        visit(View(it->key()), View(it->value()));
-      }
-      EBB_RETURN_IF_ERROR(ToAbslStatus(it->status(), "expire: messages"));
-      close_run();
-      // No range tombstones: the watermark advanced below is the deletion
-      // (reads never returned these records, and the filter now drops them).
-      // The worklist tells the purge where: the whole [bucket][tenant] range
-      // when all of it went (or it holds nothing), so that it can join
-      // neighbouring tenants, drop whole files across them and compact the
-      // day once; otherwise each run of expired keys.
+    // Notes the bucket's expired keys for the purge: the whole
+    // [bucket][tenant] range when all of it went (or it holds nothing), so
+    // that it can join neighbouring tenants, drop whole files across them
+    // and compact the day once; otherwise each run of expired keys. No range
+    // tombstones: the watermark advanced below is the deletion (reads never
+    // returned these records, and the filter now drops them).
+    auto note_ranges = [&](const std::string& prefix) {
       const std::string end = internal::PrefixSuccessor(prefix);
       if (seen == 0) {
         NotePurgeRange(&batch, messages_cf(), prefix, end, PurgeWork::kEmpty);
@@ -319,6 +279,113 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
           ++report.ranges_deleted;
         }
       }
+    };
+    // Counts a bucket by reading its records.
+    auto read_bucket = [&](ExpiryBucket bucket) -> absl::Status {
+      const std::string prefix = internal::TenantBucketPrefix(bucket, number);
+      runs.clear();
+      seen = kept = 0;
+      auto visit = [&](absl::string_view key, absl::string_view value) {
+        ++seen;
+        ++kept;  // until shown to be deleted below
+        const std::optional<RecordHeader> header =
+            internal::DecodeRecordHeader(value);
+        // Undecodable records are kept (and counted by Stats).
+        if (!header.has_value() ||
+            header->created_at_micros >= cutoffs.micros[header->category] ||
+            header->created_at_micros < through.micros[header->category]) {
+          close_run();
+          return;
+        }
+        const std::optional<internal::MessageKeyParts> parts =
+            internal::ParseMessageKey(key);
+        Group& group =
+            groups[{header->category,
+                    internal::DayOfMicros(header->created_at_micros)}];
+        if (parts.has_value() && protections != nullptr &&
+            protections->KeepsConversation(parts->conversation)) {
+          ++group.held_back;
+          ++report.held_back;
+          close_run();
+          return;
+        }
+        ++group.messages;
+        group.bytes += key.size() + value.size();
+        if (parts.has_value()) {
+          group.conversations.emplace(parts->conversation);
+        }
+        ++report.messages;
+        report.bytes += key.size() + value.size();
+        --kept;
+        if (run_first.empty()) run_first = std::string(key);
+        run_last = std::string(key);
+      };
+      // One iterator for all of the tenant's days; the data is read once and
+      // need not displace the block cache.
+      for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix);
+           it->Next()) {
+        visit(View(it->key()), View(it->value()));
+      }
+      EBB_RETURN_IF_ERROR(ToAbslStatus(it->status(), "expire: messages"));
+      close_run();
+      note_ranges(prefix);
+      ++report.ranges_read;
+      return absl::OkStatus();
+    };
+
+    // Buckets whose file statistics can count them (wholly and newly
+    // expired, nothing held) are counted without reading them. A group's
+    // distinct conversations add up only within one count, so a bucket whose
+    // groups meet another bucket's is read instead.
+    std::map<ExpiryBucket, std::vector<internal::ExpiryCounts>> from_files;
+    if (protections == nullptr) {
+      EBB_ASSIGN_OR_RETURN(
+          from_files, CountExpiredFromFiles(number, buckets, cutoffs, through,
+                                            deleted, &file_stats));
+    }
+    std::map<std::pair<int, int64_t>, int> counted_groups;
+    for (const auto& [bucket, counts] : from_files) {
+      for (const internal::ExpiryCounts& c : counts) {
+        ++counted_groups[{c.category, c.created_day}];
+      }
+    }
+    auto meets_another =
+        [&](const std::vector<internal::ExpiryCounts>& counts) {
+          for (const internal::ExpiryCounts& c : counts) {
+            if (counted_groups[{c.category, c.created_day}] > 1 ||
+                groups.count({c.category, c.created_day}) > 0) {
+              return true;
+            }
+          }
+          return false;
+        };
+    for (auto f = from_files.begin(); f != from_files.end();) {
+      f = meets_another(f->second) ? from_files.erase(f) : std::next(f);
+    }
+    for (ExpiryBucket bucket : buckets) {
+      if (from_files.count(bucket) == 0) {
+        EBB_RETURN_IF_ERROR(read_bucket(bucket));
+      }
+    }
+    for (const auto& [bucket, counts] : from_files) {
+      // Only read buckets' groups can meet it now.
+      if (meets_another(counts)) {
+        EBB_RETURN_IF_ERROR(read_bucket(bucket));
+        continue;
+      }
+      runs.clear();
+      seen = kept = 0;
+      for (const internal::ExpiryCounts& c : counts) {
+        Group& group = groups[{c.category, c.created_day}];
+        group.messages += c.messages;
+        group.bytes += c.bytes;
+        group.counted_conversations += c.conversations;
+        report.messages += c.messages;
+        report.bytes += c.bytes;
+        seen += c.messages;
+      }
+      note_ranges(internal::TenantBucketPrefix(bucket, number));
+      ++report.ranges_counted_from_files;
     }
 
     std::vector<v1::AuditRecord> records;
@@ -327,7 +394,9 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
     for (v1::DataCategory c : internal::kStoredCategories) {
       advanced.micros[c] = std::max(through.micros[c], cutoffs.micros[c]);
     }
-    batch.Put(meta_cf(), store_internal::TenantKeyPrefix(kExpiredThroughPrefix, number), EncodeCutoffs(advanced));
+    batch.Put(meta_cf(),
+              store_internal::TenantKeyPrefix(kExpiredThroughPrefix, number),
+              EncodeCutoffs(advanced));
     if (dry_run) {
       AddGroups(tenant, groups, nullptr, &report);
       return true;
@@ -340,6 +409,8 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
       report.bytes = bytes_before;
       report.held_back = held_back_before;
       report.ranges_deleted = ranges_before;
+      report.ranges_read = read_before;
+      report.ranges_counted_from_files = from_files_before;
       return false;
     }
     EBB_RETURN_IF_ERROR(
@@ -355,12 +426,59 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
   for (const auto& [tenant, number] : start.snapshot->Tenants()) {
     EBB_ASSIGN_OR_RETURN(const bool done, expire_tenant(tenant, number, false));
     if (!done) {
-      EBB_ASSIGN_OR_RETURN(const bool again, expire_tenant(tenant, number, true));
+      EBB_ASSIGN_OR_RETURN(const bool again,
+                           expire_tenant(tenant, number, true));
       (void)again;  // with the lock held throughout nothing can change
     }
   }
   if (!dry_run && report.messages > 0) bucket_cache_.Clear();
   return report;
+}
+
+absl::StatusOr<std::map<ExpiryBucket, std::vector<internal::ExpiryCounts>>>
+Store::Impl::CountExpiredFromFiles(TenantNumber number,
+                                   const std::set<ExpiryBucket>& buckets,
+                                   const CategoryCutoffs& cutoffs,
+                                   const CategoryCutoffs& through,
+                                   absl::Span<const KeyRange> deleted,
+                                   internal::FileStatsCounter* counter) {
+  std::map<ExpiryBucket, std::vector<internal::ExpiryCounts>> out;
+  // What is still in memtables has no file statistics yet. Checked before
+  // the files are listed, so that a flush in between moves nothing unseen.
+  rocksdb::ReadOptions memtables_only;
+  memtables_only.read_tier = rocksdb::kMemtableTier;
+  std::unique_ptr<rocksdb::Iterator> memtables(
+      db_->NewIterator(memtables_only, messages_cf()));
+  for (ExpiryBucket bucket : buckets) {
+    const std::string prefix = internal::TenantBucketPrefix(bucket, number);
+    const std::string end = internal::PrefixSuccessor(prefix);
+    memtables->Seek(prefix);
+    EBB_RETURN_IF_ERROR(ToAbslStatus(memtables->status(), "expire: memtables"));
+    if (memtables->Valid() && StartsWith(memtables->key(), prefix)) continue;
+    const bool was_deleted =
+        std::any_of(deleted.begin(), deleted.end(), [&](const KeyRange& r) {
+          return r.begin < end && (r.end.empty() || r.end > prefix);
+        });
+    if (was_deleted) continue;
+    const rocksdb::Slice begin_slice(prefix), end_slice(end);
+    const rocksdb::Range range(begin_slice, end_slice);
+    rocksdb::TablePropertiesCollection files;
+    EBB_RETURN_IF_ERROR(ToAbslStatus(
+        db_->GetPropertiesOfTablesInRange(messages_cf(), &range, 1, &files),
+        "expire: file statistics"));
+    std::optional<std::vector<internal::ExpiryCounts>> counts =
+        counter->Count(files, bucket, number);
+    if (!counts.has_value()) continue;
+    // Wholly and newly expired: nothing live, nothing expired before (the
+    // filter may not have dropped that yet).
+    const bool all_newly_expired = std::all_of(
+        counts->begin(), counts->end(), [&](const internal::ExpiryCounts& c) {
+          return c.min_created_at_micros >= through.micros[c.category] &&
+                 c.max_created_at_micros < cutoffs.micros[c.category];
+        });
+    if (all_newly_expired) out.emplace(bucket, *std::move(counts));
+  }
+  return out;
 }
 
 absl::Status Store::Impl::ExpireReleased(
@@ -372,7 +490,8 @@ absl::Status Store::Impl::ExpireReleased(
       state_->Observe().snapshot->ExpiredThrough(number);
   Groups groups;
   for (const std::string& conversation : conversations) {
-    if (protections != nullptr && protections->KeepsConversation(conversation)) {
+    if (protections != nullptr &&
+        protections->KeepsConversation(conversation)) {
       continue;  // another hold still covers it
     }
     const std::string index_prefix =
@@ -399,12 +518,14 @@ absl::Status Store::Impl::ExpireReleased(
                 header->created_at_micros >= through.micros[header->category]) {
               return;
             }
-            Group& group = groups[{header->category,
-                                   FloorDay(header->created_at_micros)}];
+            Group& group =
+                groups[{header->category,
+                        internal::DayOfMicros(header->created_at_micros)}];
             ++group.messages;
             group.bytes += key.size() + value.size();
             group.conversations.insert(conversation);
-            batch->Delete(messages_cf(), rocksdb::Slice(key.data(), key.size()));
+            batch->Delete(messages_cf(),
+                          rocksdb::Slice(key.data(), key.size()));
             deleted = true;
           }));
       if (deleted) {
@@ -414,9 +535,9 @@ absl::Status Store::Impl::ExpireReleased(
       }
     }
   }
-  AppendExpiryRecords(tenant, now, groups,
-                      "expired while held; carried out when the hold was lifted",
-                      records);
+  AppendExpiryRecords(
+      tenant, now, groups,
+      "expired while held; carried out when the hold was lifted", records);
   return absl::OkStatus();
 }
 

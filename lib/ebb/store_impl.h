@@ -11,8 +11,10 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,7 @@
 #include "lib/ebb/internal/bucket_cache.h"
 #include "lib/ebb/internal/compaction_filter.h"
 #include "lib/ebb/internal/expiry.h"
+#include "lib/ebb/internal/expiry_file_stats.h"
 #include "lib/ebb/internal/index_write_cache.h"
 #include "lib/ebb/internal/key_codec.h"
 #include "lib/ebb/internal/policy_snapshot.h"
@@ -65,6 +68,9 @@ inline bool StartsWith(const rocksdb::Slice& s, absl::string_view prefix) {
   return s.size() >= prefix.size() &&
          memcmp(s.data(), prefix.data(), prefix.size()) == 0;
 }
+
+// One entry of the purge worklist, decoded (store_purge.cc).
+struct PurgeRange;
 
 // The rate limiter's setting outside a purge: far above any disk.
 inline constexpr int64_t kUnlimitedBytesPerSecond = int64_t{1} << 40;
@@ -103,8 +109,8 @@ std::string RequestKey(absl::string_view tenant, absl::string_view request_id);
 // Metadata changes are rare and must survive a power cut once acknowledged.
 rocksdb::WriteOptions SyncWrite();
 // A new audit record stamped with `now`.
-v1::AuditRecord NewAuditRecord(v1::AuditAction action,
-                               absl::string_view tenant, absl::Time now);
+v1::AuditRecord NewAuditRecord(v1::AuditAction action, absl::string_view tenant,
+                               absl::Time now);
 
 }  // namespace store_internal
 
@@ -249,6 +255,14 @@ class Store::Impl {
                       absl::string_view end,
                       PurgeWork work = PurgeWork::kCompact);
 
+  // The key ranges of `cf` in the purge worklist: deleted, or expired and
+  // audited, and not compacted yet. `end` empty: up to the end.
+  struct KeyRange {
+    std::string begin, end;
+  };
+  absl::StatusOr<std::vector<KeyRange>> WorklistRanges(
+      rocksdb::ColumnFamilyHandle* cf);
+
   // The expiry buckets that hold any message, ascending: one seek each.
   absl::StatusOr<std::vector<ExpiryBucket>> PresentBuckets() const;
 
@@ -270,6 +284,18 @@ class Store::Impl {
   // Expiry with its audit records (store_expiry.cc).
   // With dry_run, counts what a real run would delete and writes nothing.
   absl::StatusOr<ExpiryReport> ExpireDue(bool dry_run = false);
+  // The buckets of `buckets` whose messages of tenant `number` can be
+  // counted from file statistics and are all newly expired (created in
+  // [through, cutoffs) of their category), with their counts. Leaves out any
+  // bucket with records in memtables, in `deleted`, or whose files' statistics
+  // cannot say exactly (expiry_file_stats.h).
+  absl::StatusOr<std::map<ExpiryBucket, std::vector<internal::ExpiryCounts>>>
+  CountExpiredFromFiles(TenantNumber number,
+                        const std::set<ExpiryBucket>& buckets,
+                        const CategoryCutoffs& cutoffs,
+                        const CategoryCutoffs& through,
+                        absl::Span<const KeyRange> deleted,
+                        internal::FileStatsCounter* counter);
   // Loads the "expired through" watermarks at Open.
   absl::Status LoadExpiredThrough();
   // After a hold is lifted: deletes and audits the messages of
@@ -304,11 +330,14 @@ class Store::Impl {
                           absl::string_view id) const;
 
  private:
+  // Every entry of the purge worklist.
+  absl::StatusOr<std::vector<store_internal::PurgeRange>> ReadWorklist();
+
   // Refuses messages that an erasure covers (the resurrection guard).
   // REQUIRES: the messages' tenant stripes held (shared).
-  absl::Status CheckNotErased(
-      absl::Span<const v1::Message> messages, const RetentionState::View& view,
-      absl::FunctionRef<std::string(size_t)> where);
+  absl::Status CheckNotErased(absl::Span<const v1::Message> messages,
+                              const RetentionState::View& view,
+                              absl::FunctionRef<std::string(size_t)> where);
   // Makes the conversations of held users that `messages` start known to the
   // holds, before they are written. REQUIRES: the messages' tenant stripes
   // held (shared).
@@ -409,8 +438,7 @@ class Store::Impl {
   // wait (the nightly purge holds each tenant's stripe in turn).
   static constexpr size_t kTenantStripes = 64;
   absl::Mutex& TenantMutex(absl::string_view tenant) {
-    return tenant_mu_[absl::Hash<absl::string_view>{}(tenant) %
-                      kTenantStripes];
+    return tenant_mu_[absl::Hash<absl::string_view>{}(tenant) % kTenantStripes];
   }
   std::array<absl::Mutex, kTenantStripes> tenant_mu_;
   // Whether any erasure marker exists: appends skip the guard's lookups until
@@ -465,7 +493,6 @@ absl::Status Store::Impl::ScanLiveMessages(
                       fn(value, *header);
                     });
 }
-
 
 }  // namespace ebb
 

@@ -25,14 +25,9 @@
 namespace ebb {
 
 using store_internal::kPurgePrefix;
+using store_internal::PurgeRange;
 
-namespace {
-
-std::string PurgeKey(uint64_t id) {
-  char buf[8];
-  absl::big_endian::Store64(buf, id);
-  return absl::StrCat(kPurgePrefix, absl::string_view(buf, 8));
-}
+namespace store_internal {
 
 struct PurgeRange {
   char work = 'C';  // Store::Impl::PurgeWork
@@ -47,6 +42,16 @@ struct PurgeRange {
   std::string begin, end;
   std::vector<std::string> keys;  // the worklist entries it came from
 };
+
+}  // namespace store_internal
+
+namespace {
+
+std::string PurgeKey(uint64_t id) {
+  char buf[8];
+  absl::big_endian::Store64(buf, id);
+  return absl::StrCat(kPurgePrefix, absl::string_view(buf, 8));
+}
 
 // [work][column family u32][sequence u64][begin size u32][begin][end]
 std::string EncodePurgeRange(char work, uint32_t cf, uint64_t seq,
@@ -120,8 +125,8 @@ uint64_t LiveSstBytes(rocksdb::DB* db,
 
 void Store::Impl::NotePurgeRange(rocksdb::WriteBatch* batch,
                                  rocksdb::ColumnFamilyHandle* cf,
-                                 absl::string_view begin,
-                                 absl::string_view end, PurgeWork work) {
+                                 absl::string_view begin, absl::string_view end,
+                                 PurgeWork work) {
   batch->Put(meta_cf(), PurgeKey(next_purge_id_.fetch_add(1)),
              EncodePurgeRange(static_cast<char>(work), cf->GetID(),
                               db_->GetLatestSequenceNumber(), begin, end));
@@ -151,6 +156,37 @@ absl::Status Store::Impl::LoadPurgeWorklist() {
   return ToAbslStatus(it->status(), "open: purge worklist");
 }
 
+absl::StatusOr<std::vector<PurgeRange>> Store::Impl::ReadWorklist() {
+  std::vector<PurgeRange> ranges;
+  absl::Status decode;
+  EBB_RETURN_IF_ERROR(ScanPrefix(
+      meta_cf(), kPurgePrefix, "purge: worklist",
+      [&](absl::string_view key, absl::string_view value) {
+        std::optional<PurgeRange> r = DecodePurgeRange(value);
+        if (!r.has_value()) {
+          decode = absl::DataLossError(
+              "purge: undecodable worklist entry; the store is damaged");
+          return;
+        }
+        r->keys.emplace_back(key);
+        ranges.push_back(*std::move(r));
+      }));
+  EBB_RETURN_IF_ERROR(decode);
+  return ranges;
+}
+
+absl::StatusOr<std::vector<Store::Impl::KeyRange>> Store::Impl::WorklistRanges(
+    rocksdb::ColumnFamilyHandle* cf) {
+  EBB_ASSIGN_OR_RETURN(std::vector<PurgeRange> ranges, ReadWorklist());
+  std::vector<KeyRange> out;
+  for (PurgeRange& r : ranges) {
+    if (r.cf == cf->GetID()) {
+      out.push_back({std::move(r.begin), std::move(r.end)});
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
   EBB_RETURN_IF_ERROR(CheckOpen("purge"));
   if (options.rate_limit_bytes_per_second < 0) {
@@ -176,23 +212,13 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
   progress("expiring");
   EBB_ASSIGN_OR_RETURN(report.expiry, ExpireDue(options.dry_run));
   report.now = report.expiry.now;
+  progress(absl::StrFormat(
+      "expired %d messages: %d (day, tenant) ranges counted from file "
+      "statistics, %d read",
+      report.expiry.messages, report.expiry.ranges_counted_from_files,
+      report.expiry.ranges_read));
 
-  // The worklist.
-  std::vector<PurgeRange> ranges;
-  absl::Status decode;
-  EBB_RETURN_IF_ERROR(ScanPrefix(
-      meta_cf(), kPurgePrefix, "purge: worklist",
-      [&](absl::string_view key, absl::string_view value) {
-        std::optional<PurgeRange> r = DecodePurgeRange(value);
-        if (!r.has_value()) {
-          decode = absl::DataLossError(
-              "purge: undecodable worklist entry; the store is damaged");
-          return;
-        }
-        r->keys.emplace_back(key);
-        ranges.push_back(*std::move(r));
-      }));
-  EBB_RETURN_IF_ERROR(decode);
+  EBB_ASSIGN_OR_RETURN(std::vector<PurgeRange> ranges, ReadWorklist());
   ranges = Coalesce(std::move(ranges));
   if (options.dry_run) {
     report.ranges_pending = ranges.size();
@@ -318,7 +344,8 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
     if (!empty_ranges.empty()) {
       rocksdb::WriteBatch done_batch;
       for (const PurgeRange* r : empty_ranges) {
-        for (const std::string& key : r->keys) done_batch.Delete(meta_cf(), key);
+        for (const std::string& key : r->keys)
+          done_batch.Delete(meta_cf(), key);
       }
       EBB_RETURN_IF_ERROR(ToAbslStatus(db_->Write(SyncWrite(), &done_batch),
                                        "purge: worklist"));
@@ -331,10 +358,10 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
         break;
       }
       const rocksdb::Slice begin(span.begin), end(span.end);
-      EBB_RETURN_IF_ERROR(ToAbslStatus(
-          db_->CompactRange(compact, messages_cf(), &begin,
-                            span.end.empty() ? nullptr : &end),
-          "purge: compact"));
+      EBB_RETURN_IF_ERROR(
+          ToAbslStatus(db_->CompactRange(compact, messages_cf(), &begin,
+                                         span.end.empty() ? nullptr : &end),
+                       "purge: compact"));
       rocksdb::WriteBatch done_batch;
       for (const PurgeRange* r : span.ranges) {
         for (const std::string& key : r->keys) {

@@ -97,6 +97,8 @@ std::string PurgeReportToJson(const PurgeReport& r) {
       {"messages", r.expiry.messages},
       {"bytes", r.expiry.bytes},
       {"held_back", r.expiry.held_back},
+      {"ranges_counted_from_files", r.expiry.ranges_counted_from_files},
+      {"ranges_read", r.expiry.ranges_read},
       {"ranges_compacted", r.ranges_compacted},
       {"ranges_pending", r.ranges_pending},
       {"files_dropped", r.files_dropped},

@@ -56,6 +56,14 @@ absl::Time LatestCreatedAtIn(ExpiryBucket bucket, absl::Duration ttl) {
   return BucketStart(bucket + 1) - ttl - absl::Microseconds(1);
 }
 
+std::string TenantBucketPrefix(ExpiryBucket bucket, TenantNumber tenant) {
+  std::string key;
+  key.reserve(8);
+  PutU32(bucket, &key);
+  PutU32(tenant, &key);
+  return key;
+}
+
 std::string MessageKeyPrefix(ExpiryBucket bucket, TenantNumber tenant,
                              absl::string_view conversation) {
   std::string key;

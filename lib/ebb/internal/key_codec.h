@@ -65,6 +65,18 @@ absl::Time BucketStart(ExpiryBucket bucket);
 // message of a conversation in a bucket: written once, not once per message.
 absl::Time LatestCreatedAtIn(ExpiryBucket bucket, absl::Duration ttl);
 
+// Microseconds in a day, the unit of expiry days and creation days.
+inline constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000 * 1000;
+
+// The day since 1970-01-01 UTC that `micros` (since the Unix epoch) falls in,
+// rounded down for instants before 1970. Audit records count expiry per such
+// creation day.
+inline int64_t DayOfMicros(int64_t micros) {
+  int64_t day = micros / kMicrosPerDay;
+  if (micros % kMicrosPerDay < 0) --day;
+  return day;
+}
+
 // Where each key kind keeps its tenant number.
 inline constexpr size_t kMessageKeyTenantOffset = 4;
 inline constexpr size_t kIndexKeyTenantOffset = 0;
@@ -83,6 +95,8 @@ inline std::optional<TenantNumber> TenantAt(absl::string_view key,
 // one bucket, in seq order.
 std::string MessageKeyPrefix(ExpiryBucket bucket, TenantNumber tenant,
                              absl::string_view conversation);
+// [bucket][tenant]: every message of one tenant in one bucket.
+std::string TenantBucketPrefix(ExpiryBucket bucket, TenantNumber tenant);
 std::string MessageKey(ExpiryBucket bucket, TenantNumber tenant,
                        absl::string_view conversation, uint64_t seq);
 
