@@ -13,9 +13,11 @@
 // Example:
 //
 //   ebb::Options options;
-//   options.retention.min_ttl = absl::Hours(24);        // tenants may not go
-//   below 1 day options.retention.max_ttl = absl::Hours(24 * 365);  // ... nor
-//   above 1 year options.retention.default_ttl = absl::Hours(24 * 30);
+//   // Tenants may keep data between 1 day and 1 year; 30 days unless they
+//   // choose.
+//   options.retention.min_ttl = absl::Hours(24);
+//   options.retention.max_ttl = absl::Hours(24 * 365);
+//   options.retention.default_ttl = absl::Hours(24 * 30);
 //   absl::StatusOr<std::unique_ptr<ebb::Store>> store =
 //       ebb::Store::Open(options, "/var/lib/chat/ebb");
 
