@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -332,6 +333,14 @@ class Store::Impl {
  private:
   // Every entry of the purge worklist.
   absl::StatusOr<std::vector<store_internal::PurgeRange>> ReadWorklist();
+  // Drops the SST files of `cf` that lie wholly inside one of `ranges` and
+  // hold nothing newer than its deletion. REQUIRES: no automatic compaction
+  // of `cf` can start meanwhile.
+  absl::Status DropWholeFiles(
+      rocksdb::ColumnFamilyHandle* cf,
+      const std::vector<const store_internal::PurgeRange*>& ranges,
+      const std::function<void(const std::string&)>& progress,
+      PurgeReport* report);
 
   // Refuses messages that an erasure covers (the resurrection guard).
   // REQUIRES: the messages' tenant stripes held (shared).

@@ -187,6 +187,63 @@ absl::StatusOr<std::vector<Store::Impl::KeyRange>> Store::Impl::WorklistRanges(
   return out;
 }
 
+absl::Status Store::Impl::DropWholeFiles(
+    rocksdb::ColumnFamilyHandle* cf,
+    const std::vector<const PurgeRange*>& ranges,
+    const std::function<void(const std::string&)>& progress,
+    PurgeReport* report) {
+  rocksdb::ColumnFamilyMetaData metadata;
+  db_->GetColumnFamilyMetaData(cf, &metadata);
+  // A range qualifies only if no compaction is working on a file that
+  // overlaps it, and every file wholly inside it (levels 1 and up: RocksDB
+  // never drops level-0 files this way) predates its deletion.
+  std::vector<const PurgeRange*> safe;
+  uint64_t files = 0, bytes = 0;
+  for (const PurgeRange* r : ranges) {
+    bool ok = true;
+    uint64_t r_files = 0, r_bytes = 0;
+    for (size_t level = 0; level < metadata.levels.size(); ++level) {
+      for (const rocksdb::SstFileMetaData& file :
+           metadata.levels[level].files) {
+        if (file.largestkey < r->begin || file.smallestkey >= r->end) {
+          continue;  // outside
+        }
+        if (file.being_compacted) ok = false;
+        if (level == 0 || file.smallestkey < r->begin ||
+            file.largestkey >= r->end) {
+          continue;  // not wholly inside
+        }
+        if (file.largest_seqno > r->deleted_after_seq) ok = false;
+        ++r_files;
+        r_bytes += file.size;
+      }
+    }
+    if (!ok || r_files == 0) continue;
+    safe.push_back(r);
+    files += r_files;
+    bytes += r_bytes;
+  }
+  if (safe.empty()) return absl::OkStatus();
+  std::vector<rocksdb::Slice> bounds;
+  bounds.reserve(2 * safe.size());
+  for (const PurgeRange* r : safe) {
+    bounds.emplace_back(r->begin);
+    bounds.emplace_back(r->end);
+  }
+  std::vector<rocksdb::RangePtr> pointers;
+  for (size_t i = 0; i < safe.size(); ++i) {
+    pointers.emplace_back(&bounds[2 * i], &bounds[2 * i + 1]);
+  }
+  progress(absl::StrFormat("dropping %d whole files", files));
+  EBB_RETURN_IF_ERROR(ToAbslStatus(
+      rocksdb::DeleteFilesInRanges(db_.get(), cf, pointers.data(),
+                                   pointers.size(), /*include_end=*/false),
+      "purge: drop files"));
+  report->files_dropped += files;
+  report->bytes_dropped += bytes;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
   EBB_RETURN_IF_ERROR(CheckOpen("purge"));
   if (options.rate_limit_bytes_per_second < 0) {
@@ -237,71 +294,29 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
     // CompactRange flushes a memtable that overlaps its range by itself. The
     // flush at the end makes the WAL files that held purged data obsolete.
 
-    // Whole files first: dropping them rewrites nothing. Background work is
-    // paused meanwhile, so no compaction can move newer data into a range
-    // between the check below and the drop.
-    EBB_RETURN_IF_ERROR(
-        ToAbslStatus(db_->PauseBackgroundWork(), "purge: pause"));
-    absl::Status dropped = [&]() -> absl::Status {
-      for (rocksdb::ColumnFamilyHandle* cf : handles_) {
-        std::vector<const PurgeRange*> mine;
-        for (const PurgeRange& r : ranges) {
-          if (r.cf == cf->GetID() && !r.end.empty() && r.droppable) {
-            mine.push_back(&r);
-          }
+    // Whole files first: dropping them rewrites nothing.
+    for (rocksdb::ColumnFamilyHandle* cf : handles_) {
+      std::vector<const PurgeRange*> mine;
+      for (const PurgeRange& r : ranges) {
+        if (r.cf == cf->GetID() && !r.end.empty() && r.droppable) {
+          mine.push_back(&r);
         }
-        if (mine.empty()) continue;
-        rocksdb::ColumnFamilyMetaData metadata;
-        db_->GetColumnFamilyMetaData(cf, &metadata);
-        // A range qualifies only if every file wholly inside it (levels 1 and
-        // up: RocksDB never drops level-0 files this way) predates its
-        // deletion.
-        std::vector<const PurgeRange*> safe;
-        uint64_t files = 0, bytes = 0;
-        for (const PurgeRange* r : mine) {
-          bool ok = true;
-          uint64_t r_files = 0, r_bytes = 0;
-          for (size_t level = 1; level < metadata.levels.size(); ++level) {
-            for (const rocksdb::SstFileMetaData& file :
-                 metadata.levels[level].files) {
-              if (file.smallestkey < r->begin || file.largestkey >= r->end) {
-                continue;
-              }
-              if (file.largest_seqno > r->deleted_after_seq) ok = false;
-              ++r_files;
-              r_bytes += file.size;
-            }
-          }
-          if (!ok || r_files == 0) continue;
-          safe.push_back(r);
-          files += r_files;
-          bytes += r_bytes;
-        }
-        if (safe.empty()) continue;
-        std::vector<rocksdb::Slice> bounds;
-        bounds.reserve(2 * safe.size());
-        for (const PurgeRange* r : safe) {
-          bounds.emplace_back(r->begin);
-          bounds.emplace_back(r->end);
-        }
-        std::vector<rocksdb::RangePtr> pointers;
-        for (size_t i = 0; i < safe.size(); ++i) {
-          pointers.emplace_back(&bounds[2 * i], &bounds[2 * i + 1]);
-        }
-        progress(absl::StrFormat("dropping %d whole files", files));
-        EBB_RETURN_IF_ERROR(ToAbslStatus(
-            rocksdb::DeleteFilesInRanges(db_.get(), cf, pointers.data(),
-                                         pointers.size(),
-                                         /*include_end=*/false),
-            "purge: drop files"));
-        report.files_dropped += files;
-        report.bytes_dropped += bytes;
       }
-      return absl::OkStatus();
-    }();
-    EBB_RETURN_IF_ERROR(
-        ToAbslStatus(db_->ContinueBackgroundWork(), "purge: continue"));
-    EBB_RETURN_IF_ERROR(dropped);
+      if (mine.empty()) continue;
+      // No compaction may start between the check and the drop: one could
+      // move newer data into a range. So automatic compactions are held off
+      // for the milliseconds this takes. Running ones are not waited for
+      // (PauseBackgroundWork waited 13 s for one after a bulk load, and held
+      // up flushes, so writers stalled): a range one of them touches is left
+      // to the compaction below.
+      EBB_RETURN_IF_ERROR(ToAbslStatus(
+          db_->SetOptions(cf, {{"disable_auto_compactions", "true"}}),
+          "purge: hold off compactions"));
+      const absl::Status dropped = DropWholeFiles(cf, mine, progress, &report);
+      EBB_RETURN_IF_ERROR(ToAbslStatus(db_->EnableAutoCompaction({cf}),
+                                       "purge: resume compactions"));
+      EBB_RETURN_IF_ERROR(dropped);
+    }
 
     // Then compact what is left of the deleted ranges, bottommost forced:
     // kForce, not kForceOptimized, which silently skips files in RocksDB 7.8
