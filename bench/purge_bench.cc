@@ -49,9 +49,9 @@
 #include "bench/bench_util.h"
 #include "ebb/v1/message.pb.h"
 #include "lib/ebb/clock.h"
+#include "lib/ebb/internal/record_codec.h"
 #include "lib/ebb/options.h"
 #include "lib/ebb/store.h"
-#include "lib/ebb/internal/record_codec.h"
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
 #include "rocksdb/listener.h"
@@ -70,7 +70,9 @@ absl::Duration TtlOf(int tenant) {
   return absl::Hours(24 * 30);
 }
 
-std::string TenantName(int tenant) { return absl::StrFormat("tenant-%03d", tenant); }
+std::string TenantName(int tenant) {
+  return absl::StrFormat("tenant-%03d", tenant);
+}
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since)
@@ -120,7 +122,8 @@ class Workload {
       const int tenant = static_cast<int>(rng() % kTenants);
       const absl::Time begins =
           DayStart(day) + absl::Seconds(rng() % (86400 - 3600));
-      const std::string conversation = absl::StrFormat("conv-%02d-%06d", day, c);
+      const std::string conversation =
+          absl::StrFormat("conv-%02d-%06d", day, c);
       const std::string user = absl::StrFormat("user-%05d", rng() % 5000);
       for (int i = 1; i <= kPerConversation; ++i) {
         v1::Message& m = batch.emplace_back();
@@ -173,8 +176,8 @@ absl::flat_hash_map<std::string, int64_t> RawCutoffs(absl::Time now) {
 bool RawExpired(const absl::flat_hash_map<std::string, int64_t>& cutoffs,
                 const rocksdb::Slice& key, const rocksdb::Slice& value) {
   const absl::string_view k(key.data(), key.size());
-  const auto header =
-      internal::DecodeRecordHeader(absl::string_view(value.data(), value.size()));
+  const auto header = internal::DecodeRecordHeader(
+      absl::string_view(value.data(), value.size()));
   if (!header.has_value()) return false;
   auto it = cutoffs.find(k.substr(0, k.find('\0')));
   return it != cutoffs.end() && header->created_at_micros < it->second;
@@ -187,12 +190,17 @@ class TtlFilter : public rocksdb::CompactionFilter {
       : cutoffs_(cutoffs) {}
   bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& value,
               std::string*, bool*) const override {
-    return RawExpired(*cutoffs_, key, value);
+    return active_.load(std::memory_order_relaxed) &&
+           RawExpired(*cutoffs_, key, value);
   }
   const char* Name() const override { return "bench.TtlFilter"; }
+  // Off while the database settles after opening, so that nothing expires
+  // before the clock starts.
+  void Activate() { active_.store(true); }
 
  private:
   const absl::flat_hash_map<std::string, int64_t>* cutoffs_;
+  std::atomic<bool> active_{false};
 };
 
 struct Result {
@@ -200,6 +208,13 @@ struct Result {
   double unreadable_s = 0;  // until no read returns expired data
   double gone_s = 0;        // until expired data has left the SST files
   uint64_t sst_before = 0, sst_after = 0, rewritten = 0, live_keys = 0;
+  // ebb only: ReadConversation right after the purge / in a store that never
+  // held the expired data, for purged and for live conversations.
+  double read_purged_ratio = 0, read_live_ratio = 0;
+  // Before the clock starts, (a) and (b) wait for the compactions their
+  // bulk-loaded database needs anyway; (c)'s purge waits for the running
+  // ones itself, and that wait is subtracted from gone_s.
+  double settle_s = 0;
 };
 
 std::unique_ptr<rocksdb::DB> OpenRaw(const std::string& dir,
@@ -215,8 +230,23 @@ std::unique_ptr<rocksdb::DB> OpenRaw(const std::string& dir,
   return std::unique_ptr<rocksdb::DB>(db);
 }
 
+// Waits until RocksDB has no compaction pending or running: the state a
+// store is in when nothing has been bulk-loaded into it lately.
+double Settle(rocksdb::DB* db) {
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    uint64_t pending = 0, running = 0;
+    db->GetIntProperty(rocksdb::DB::Properties::kCompactionPending, &pending);
+    db->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions,
+                       &running);
+    if (pending == 0 && running == 0) return Seconds(start);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 uint64_t CountKeys(rocksdb::DB* db) {
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions()));
   uint64_t n = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
   Check(it->status(), "count");
@@ -234,6 +264,7 @@ Result Naive(const std::string& dir, absl::Time now) {
   const auto cutoffs = RawCutoffs(now);
   auto bytes = std::make_shared<CompactionBytes>();
   auto db = OpenRaw(dir, bytes, nullptr);
+  r.settle_s = Settle(db.get());
   r.sst_before = SstBytes(dir);
   const auto start = std::chrono::steady_clock::now();
   {
@@ -270,6 +301,8 @@ Result TtlCompaction(const std::string& dir, absl::Time now) {
   TtlFilter filter(&cutoffs);
   auto bytes = std::make_shared<CompactionBytes>();
   auto db = OpenRaw(dir, bytes, &filter);
+  r.settle_s = Settle(db.get());
+  filter.Activate();
   r.sst_before = SstBytes(dir);
   const auto start = std::chrono::steady_clock::now();
   const uint64_t written_before = bytes->written();
@@ -295,6 +328,40 @@ std::unique_ptr<Store> OpenEbb(const std::string& dir,
       Store::Open(EbbOptions(std::move(clock)), dir);
   Check(store.status(), "open ebb");
   return *std::move(store);
+}
+
+// A conversation to read back after the purge, and whether it should still
+// be there.
+struct Probe {
+  std::string tenant, conversation;
+  bool live = false;
+};
+
+// Microseconds per ReadConversation of `probes` of the kind `live`: the
+// median of 5 passes after one to warm the caches. Exits if a read returns
+// the wrong number of messages.
+double ReadMicros(Store* store, const std::vector<Probe>& probes, bool live) {
+  std::vector<double> passes;
+  for (int pass = 0; pass < 6; ++pass) {
+    const auto t0 = std::chrono::steady_clock::now();
+    size_t reads = 0;
+    for (const Probe& p : probes) {
+      if (p.live != live) continue;
+      absl::StatusOr<std::vector<v1::Message>> read =
+          store->ReadConversation(p.tenant, p.conversation);
+      Check(read.status(), "read probe");
+      if (read->size() != (live ? kPerConversation : 0)) {
+        std::fprintf(stderr, "probe %s/%s: %zu messages\n", p.tenant.c_str(),
+                     p.conversation.c_str(), read->size());
+        std::exit(1);
+      }
+      ++reads;
+    }
+    if (pass > 0)
+      passes.push_back(1e6 * Seconds(t0) / std::max<size_t>(reads, 1));
+  }
+  std::sort(passes.begin(), passes.end());
+  return passes[passes.size() / 2];
 }
 
 void CopyDir(const std::string& from, const std::string& to) {
@@ -370,6 +437,8 @@ int Main(int argc, char** argv) {
   const std::string ttl_dir = scratch.path() + "/ttl";
   const std::string ebb_dir = scratch.path() + "/ebb";
   const std::string latency_dir = scratch.path() + "/ebb-latency";
+  const std::string clean_dir = scratch.path() + "/ebb-clean";
+  std::vector<Probe> probes;
   const absl::Time now = BenchNow();
   const absl::Time start = now - absl::Hours(24 * kDays);
   Workload workload(messages, start);
@@ -411,12 +480,38 @@ int Main(int argc, char** argv) {
                 .status(),
             "policy");
     }
+    // The same store as if the expired data had never been written: what a
+    // read into a purged region is compared with.
+    auto clean = OpenEbb(clean_dir, clock);
+    for (int t = 0; t < kTenants; ++t) {
+      Check(clean->SetPolicy(TenantName(t), v1::CATEGORY_TRANSCRIPT, TtlOf(t))
+                .status(),
+            "policy");
+    }
+    const auto cutoffs = RawCutoffs(now);
+    std::string key, value;
+    std::vector<v1::Message> live;
     for (int day = 0; day < kDays; ++day) {
       clock->Set(workload.DayStart(day + 1));
       workload.Day(day, [&](const std::vector<v1::Message>& batch) {
         Check(store->AppendBatch(batch), "append");
+        live.clear();
+        for (const v1::Message& m : batch) {
+          key.clear();
+          AppendRawKey(m.tenant(), m.conversation(), m.seq(), &key);
+          internal::EncodeMessageRecord(m, &value);
+          const bool is_live = !RawExpired(cutoffs, key, value);
+          if (is_live) live.push_back(m);
+          // Every 25th conversation, by its last message.
+          if (m.seq() == kPerConversation &&
+              std::hash<std::string>()(m.conversation()) % 25 == 0) {
+            probes.push_back({m.tenant(), m.conversation(), is_live});
+          }
+        }
+        if (!live.empty()) Check(clean->AppendBatch(live), "append clean");
       });
     }
+    Check(clean->Close(), "close clean");
     Check(store->Close(), "close ebb");
   }
   clock->Set(now);
@@ -444,7 +539,8 @@ int Main(int argc, char** argv) {
     }
     absl::StatusOr<PurgeReport> report = store->Purge(purge_options);
     Check(report.status(), "purge");
-    r.gone_s = Seconds(t0);
+    r.settle_s = absl::ToDoubleSeconds(report->waited_for_compactions);
+    r.gone_s = Seconds(t0) - r.settle_s;
     // ebb's reads never return expired data; ExpireDue makes it deleted
     // (and audited) logically.
     r.unreadable_s = 0;
@@ -454,11 +550,31 @@ int Main(int argc, char** argv) {
     r.live_keys = stats->messages_live + stats->messages_expired;
     absl::StatusOr<VerifyReport> verify = store->Verify();
     Check(verify.status(), "verify");
-    std::printf("ebb purge: expired %llu messages, %llu files dropped (%s); "
-                "verify: %zu findings\n",
-                static_cast<unsigned long long>(report->expiry.messages),
-                static_cast<unsigned long long>(report->files_dropped),
-                Mb(report->bytes_dropped).c_str(), verify->findings.size());
+    std::printf(
+        "ebb purge: expired %llu messages, %llu files dropped (%s); "
+        "verify: %zu findings\n",
+        static_cast<unsigned long long>(report->expiry.messages),
+        static_cast<unsigned long long>(report->files_dropped),
+        Mb(report->bytes_dropped).c_str(), verify->findings.size());
+    // Reads right after the purge, against the store that never held the
+    // expired data: tombstones or leftovers in a purged region would slow
+    // them down.
+    {
+      auto clean = OpenEbb(clean_dir, clock);
+      for (bool live : {false, true}) {
+        const double purged_us = ReadMicros(store.get(), probes, live);
+        const double clean_us = ReadMicros(clean.get(), probes, live);
+        std::printf(
+            "read right after the purge, %s conversations: %.2f us "
+            "vs %.2f us in a store that never held the expired data "
+            "(%.2fx)\n",
+            live ? "live" : "purged", purged_us, clean_us,
+            purged_us / clean_us);
+        (live ? r.read_live_ratio : r.read_purged_ratio) = purged_us / clean_us;
+      }
+      Check(clean->Close(), "close clean");
+      std::filesystem::remove_all(clean_dir);
+    }
     Check(store->Close(), "close");
     r.sst_after = SstBytes(ebb_dir);
     results.push_back(r);
@@ -494,28 +610,31 @@ int Main(int argc, char** argv) {
     stop.store(true);
     writer.join();
     for (const auto& [label, latency] :
-         {std::pair<const char*, const std::vector<double>*>{
-              "without purge", &quiet_latency},
+         {std::pair<const char*, const std::vector<double>*>{"without purge",
+                                                             &quiet_latency},
           {"during the backlog purge", &purge_latency}}) {
-      std::printf("append latency, 10-message batches at 1 per ms, %s: p50 "
-                  "%.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us (%zu "
-                  "batches)\n",
-                  label, Percentile(*latency, 0.5), Percentile(*latency, 0.99),
-                  Percentile(*latency, 0.999), Percentile(*latency, 1.0),
-                  latency->size());
+      std::printf(
+          "append latency, 10-message batches at 1 per ms, %s: p50 "
+          "%.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us (%zu "
+          "batches)\n",
+          label, Percentile(*latency, 0.5), Percentile(*latency, 0.99),
+          Percentile(*latency, 0.999), Percentile(*latency, 1.0),
+          latency->size());
     }
     std::printf("(the purge under load took %.3f s)\n", purge_s);
     Check(store->Close(), "close");
     std::filesystem::remove_all(latency_dir);
   }
 
-  std::printf("\n| strategy | to unreadable | to physically gone | SST before | "
-              "SST after | rewritten | live keys after (expected %llu) |\n",
-              static_cast<unsigned long long>(expected_live));
-  std::printf("|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "\n| strategy | settling (not counted) | to unreadable | to "
+      "physically gone | SST before | SST after | rewritten | live "
+      "keys after (expected %llu) |\n",
+      static_cast<unsigned long long>(expected_live));
+  std::printf("|---|---|---|---|---|---|---|---|\n");
   for (const Result& r : results) {
-    std::printf("| %s | %.3f s | %.3f s | %s | %s | %s | %llu%s |\n",
-                r.name.c_str(), r.unreadable_s, r.gone_s,
+    std::printf("| %s | %.3f s | %.3f s | %.3f s | %s | %s | %s | %llu%s |\n",
+                r.name.c_str(), r.settle_s, r.unreadable_s, r.gone_s,
                 Mb(r.sst_before).c_str(), Mb(r.sst_after).c_str(),
                 Mb(r.rewritten).c_str(),
                 static_cast<unsigned long long>(r.live_keys),
@@ -525,9 +644,10 @@ int Main(int argc, char** argv) {
   const double vs_ttl = results[1].gone_s / results[2].gone_s;
   const double disk_vs_live =
       static_cast<double>(results[2].sst_after) / results[1].sst_after;
-  std::printf("\nebb to physically gone: %.1fx faster than (a), %.1fx faster "
-              "than (b); SST after / (b)'s fully compacted live data: %.2fx\n",
-              vs_naive, vs_ttl, disk_vs_live);
+  std::printf(
+      "\nebb to physically gone: %.1fx faster than (a), %.1fx faster "
+      "than (b); SST after / (b)'s fully compacted live data: %.2fx\n",
+      vs_naive, vs_ttl, disk_vs_live);
 
   // Steady state: one more day per night, then the purge.
   std::vector<double> night_fraction;
@@ -546,15 +666,17 @@ int Main(int argc, char** argv) {
       if (change) {
         for (int t = 2; t < 12; ++t) {
           if (t % 10 >= 2) {
-            Check(store->SetPolicy(TenantName(t), v1::CATEGORY_TRANSCRIPT,
-                                   absl::Hours(24 * 14))
+            Check(store
+                      ->SetPolicy(TenantName(t), v1::CATEGORY_TRANSCRIPT,
+                                  absl::Hours(24 * 14))
                       .status(),
                   "shorten");
           }
         }
         for (int t : {10, 20}) {
-          Check(store->SetPolicy(TenantName(t), v1::CATEGORY_TRANSCRIPT,
-                                 absl::Hours(24 * 30))
+          Check(store
+                    ->SetPolicy(TenantName(t), v1::CATEGORY_TRANSCRIPT,
+                                absl::Hours(24 * 30))
                     .status(),
                 "lengthen");
         }
@@ -566,16 +688,16 @@ int Main(int argc, char** argv) {
       night_fraction.push_back(fraction);
       night_after_change.push_back(change);
       if (getenv("PURGE_BENCH_DEBUG")) {
-        std::printf("night %d: expired %llu, ranges %llu, dropped %llu files, "
-                    "rewritten %llu (background %llu), sst %llu -> %llu\n",
-                    night,
-                    (unsigned long long)report->expiry.messages,
-                    (unsigned long long)report->ranges_compacted,
-                    (unsigned long long)report->files_dropped,
-                    (unsigned long long)report->bytes_rewritten,
-                    (unsigned long long)report->background_bytes_written,
-                    (unsigned long long)report->sst_bytes_before,
-                    (unsigned long long)report->sst_bytes_after);
+        std::printf(
+            "night %d: expired %llu, ranges %llu, dropped %llu files, "
+            "rewritten %llu (background %llu), sst %llu -> %llu\n",
+            night, (unsigned long long)report->expiry.messages,
+            (unsigned long long)report->ranges_compacted,
+            (unsigned long long)report->files_dropped,
+            (unsigned long long)report->bytes_rewritten,
+            (unsigned long long)report->background_bytes_written,
+            (unsigned long long)report->sst_bytes_before,
+            (unsigned long long)report->sst_bytes_after);
       }
     }
     if (getenv("PURGE_BENCH_KEEP")) {  // leave the store for inspection
@@ -602,12 +724,12 @@ int Main(int argc, char** argv) {
       ++quiet;
     }
   }
-  std::printf("steady state, bytes rewritten / live SST bytes: nights without "
-              "a policy change: mean %.2f %%, max %.2f %% (%d nights); nights "
-              "with one: mean %.2f %%, max %.2f %% (%d nights)\n",
-              quiet ? 100 * quiet_sum / quiet : 0.0, 100 * quiet_max, quiet,
-              changes ? 100 * change_sum / changes : 0.0, 100 * change_max,
-              changes);
+  std::printf(
+      "steady state, bytes rewritten / live SST bytes: nights without "
+      "a policy change: mean %.2f %%, max %.2f %% (%d nights); nights "
+      "with one: mean %.2f %%, max %.2f %% (%d nights)\n",
+      quiet ? 100 * quiet_sum / quiet : 0.0, 100 * quiet_max, quiet,
+      changes ? 100 * change_sum / changes : 0.0, 100 * change_max, changes);
   std::printf("per night (%%):");
   for (size_t i = 0; i < night_fraction.size(); ++i) {
     std::printf(" %s%.2f", night_after_change[i] ? "*" : "",
@@ -623,12 +745,17 @@ int Main(int argc, char** argv) {
       const Result& r = results[i];
       out << (i ? "," : "") << "{\"name\":\"" << r.name
           << "\",\"unreadable_s\":" << r.unreadable_s
-          << ",\"gone_s\":" << r.gone_s << ",\"sst_before\":" << r.sst_before
-          << ",\"sst_after\":" << r.sst_after << ",\"rewritten\":"
-          << r.rewritten << ",\"live_keys\":" << r.live_keys << "}";
+          << ",\"gone_s\":" << r.gone_s << ",\"settle_s\":" << r.settle_s
+          << ",\"sst_before\":" << r.sst_before
+          << ",\"sst_after\":" << r.sst_after
+          << ",\"rewritten\":" << r.rewritten
+          << ",\"live_keys\":" << r.live_keys << "}";
     }
     out << "],\"ebb_vs_naive\":" << vs_naive << ",\"ebb_vs_ttl\":" << vs_ttl
-        << ",\"disk_after_vs_live\":" << disk_vs_live << ",\"nights\":[";
+        << ",\"disk_after_vs_live\":" << disk_vs_live
+        << ",\"read_purged_vs_clean\":" << results[2].read_purged_ratio
+        << ",\"read_live_vs_clean\":" << results[2].read_live_ratio
+        << ",\"nights\":[";
     for (size_t i = 0; i < night_fraction.size(); ++i) {
       out << (i ? "," : "") << "{\"rewritten_fraction\":" << night_fraction[i]
           << ",\"policy_change\":" << (night_after_change[i] ? "true" : "false")

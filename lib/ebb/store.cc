@@ -844,10 +844,18 @@ absl::Status Store::Impl::CompactAll() {
   // A full compaction covers every range in the purge worklist: clear it
   // (it names conversations and users) before compacting the metadata.
   absl::MutexLock no_purge(&purge_mu_);
+  // As in Purge: no compaction with a filter from before ExpireDue may
+  // install its output after the one below.
+  EBB_RETURN_IF_ERROR(HoldOffCompactions());
+  absl::Status compacted = WaitForRunningCompactions(absl::InfiniteFuture());
   for (rocksdb::ColumnFamilyHandle* cf : {messages_cf(), index_cf()}) {
-    EBB_RETURN_IF_ERROR(ToAbslStatus(
-        db_->CompactRange(compact, cf, nullptr, nullptr), "compact"));
+    if (!compacted.ok()) break;
+    compacted = ToAbslStatus(db_->CompactRange(compact, cf, nullptr, nullptr),
+                             "compact");
   }
+  const absl::Status resumed = ResumeCompactions();
+  EBB_RETURN_IF_ERROR(compacted);
+  EBB_RETURN_IF_ERROR(resumed);
   rocksdb::WriteBatch done;
   EBB_RETURN_IF_ERROR(ScanPrefix(
       meta_cf(), store_internal::kPurgePrefix, "compact: worklist",

@@ -241,6 +241,10 @@ struct PurgeReport {
   uint64_t sst_bytes_before = 0;
   uint64_t sst_bytes_after = 0;
   absl::Duration duration;  // wall time
+  // Of which spent waiting for compactions that were running when the
+  // watermarks advanced (their filters keep what has just expired, so the
+  // purge lets them finish before it drops and compacts).
+  absl::Duration waited_for_compactions;
   // The run's audit records: its expiry records and the AUDIT_PURGE_RUN
   // record (0, 0 for a dry run).
   uint64_t audit_first_seq = 0;

@@ -333,9 +333,18 @@ class Store::Impl {
  private:
   // Every entry of the purge worklist.
   absl::StatusOr<std::vector<store_internal::PurgeRange>> ReadWorklist();
+  // Automatic compactions of the messages and index column families stop
+  // starting (running ones go on; flushes go on) until ResumeCompactions.
+  // For the purge and CompactAll: a compaction that started before
+  // ExpireDue advanced the watermarks keeps what has just expired.
+  absl::Status HoldOffCompactions();
+  absl::Status ResumeCompactions();
+  // Returns once no compaction is running, or at `deadline`. (A real wait on
+  // RocksDB's threads: it polls, as RocksDB 7.8 has no call for it.)
+  absl::Status WaitForRunningCompactions(absl::Time deadline);
   // Drops the SST files of `cf` that lie wholly inside one of `ranges` and
-  // hold nothing newer than its deletion. REQUIRES: no automatic compaction
-  // of `cf` can start meanwhile.
+  // hold nothing newer than its deletion. REQUIRES: no compaction of `cf`
+  // runs or can start meanwhile.
   absl::Status DropWholeFiles(
       rocksdb::ColumnFamilyHandle* cf,
       const std::vector<const store_internal::PurgeRange*>& ranges,

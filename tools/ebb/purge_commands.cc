@@ -115,6 +115,8 @@ std::string PurgeReportToJson(const PurgeReport& r) {
   }
   w.Key("duration_seconds");
   w.Double(absl::ToDoubleSeconds(r.duration));
+  w.Key("waited_for_compactions_seconds");
+  w.Double(absl::ToDoubleSeconds(r.waited_for_compactions));
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }
@@ -123,10 +125,9 @@ std::string PurgeReportToPrometheus(const PurgeReport& r) {
   std::string out;
   auto gauge = [&](const char* name, const char* help, double value,
                    const std::string& labels = "") {
-    absl::StrAppendFormat(&out, "# HELP %s %s\n# TYPE %s gauge\n%s%s %.17g\n",
-                          name, help, name, name,
-                          labels.empty() ? "" : absl::StrCat("{", labels, "}"),
-                          value);
+    absl::StrAppendFormat(
+        &out, "# HELP %s %s\n# TYPE %s gauge\n%s%s %.17g\n", name, help, name,
+        name, labels.empty() ? "" : absl::StrCat("{", labels, "}"), value);
   };
   gauge("ebb_purge_last_run_timestamp_seconds",
         "When the last purge ran (the store's clock).",
@@ -152,9 +153,10 @@ std::string PurgeReportToPrometheus(const PurgeReport& r) {
         static_cast<double>(r.ranges_pending));
   gauge("ebb_sst_bytes", "Live SST bytes after the last purge.",
         static_cast<double>(r.sst_bytes_after));
-  out += "# HELP ebb_purge_tenant_expired_messages Messages expired per tenant "
-         "and category in the last purge.\n"
-         "# TYPE ebb_purge_tenant_expired_messages gauge\n";
+  out +=
+      "# HELP ebb_purge_tenant_expired_messages Messages expired per tenant "
+      "and category in the last purge.\n"
+      "# TYPE ebb_purge_tenant_expired_messages gauge\n";
   for (const auto& [key, t] : ByTenantAndCategory(r.expiry)) {
     std::string tenant;
     for (char c : key.first) {  // label values escape \, " and newline
@@ -166,7 +168,8 @@ std::string PurgeReportToPrometheus(const PurgeReport& r) {
       tenant.push_back(c);
     }
     absl::StrAppendFormat(
-        &out, "ebb_purge_tenant_expired_messages{tenant=\"%s\",category=\"%s\"} %d\n",
+        &out,
+        "ebb_purge_tenant_expired_messages{tenant=\"%s\",category=\"%s\"} %d\n",
         tenant, CategoryName(static_cast<v1::DataCategory>(key.second)),
         t.messages);
   }
