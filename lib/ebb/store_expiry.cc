@@ -449,9 +449,11 @@ Store::Impl::CountExpiredFromFiles(TenantNumber number,
   memtables_only.read_tier = rocksdb::kMemtableTier;
   std::unique_ptr<rocksdb::Iterator> memtables(
       db_->NewIterator(memtables_only, messages_cf()));
+  std::vector<ExpiryBucket> candidates;
+  std::vector<std::string> bounds;  // begin, end of each candidate
   for (ExpiryBucket bucket : buckets) {
-    const std::string prefix = internal::TenantBucketPrefix(bucket, number);
-    const std::string end = internal::PrefixSuccessor(prefix);
+    std::string prefix = internal::TenantBucketPrefix(bucket, number);
+    std::string end = internal::PrefixSuccessor(prefix);
     memtables->Seek(prefix);
     EBB_RETURN_IF_ERROR(ToAbslStatus(memtables->status(), "expire: memtables"));
     if (memtables->Valid() && StartsWith(memtables->key(), prefix)) continue;
@@ -460,12 +462,35 @@ Store::Impl::CountExpiredFromFiles(TenantNumber number,
           return r.begin < end && (r.end.empty() || r.end > prefix);
         });
     if (was_deleted) continue;
-    const rocksdb::Slice begin_slice(prefix), end_slice(end);
-    const rocksdb::Range range(begin_slice, end_slice);
-    rocksdb::TablePropertiesCollection files;
-    EBB_RETURN_IF_ERROR(ToAbslStatus(
-        db_->GetPropertiesOfTablesInRange(messages_cf(), &range, 1, &files),
-        "expire: file statistics"));
+    candidates.push_back(bucket);
+    bounds.push_back(std::move(prefix));
+    bounds.push_back(std::move(end));
+  }
+  if (candidates.empty()) return out;
+  // One listing for all of them: a file with usable statistics holds only
+  // puts of messages, so it has a section for every range it holds data of,
+  // and Count passes over it for the others. Only a file without them needs
+  // a listing per range to tell which ranges it touches.
+  auto list_files = [&](size_t first, size_t count,
+                        rocksdb::TablePropertiesCollection* files) {
+    std::vector<rocksdb::Slice> slices(bounds.begin() + 2 * first,
+                                       bounds.begin() + 2 * (first + count));
+    std::vector<rocksdb::Range> ranges;
+    for (size_t i = 0; i < count; ++i) {
+      ranges.emplace_back(slices[2 * i], slices[2 * i + 1]);
+    }
+    return ToAbslStatus(db_->GetPropertiesOfTablesInRange(
+                            messages_cf(), ranges.data(), ranges.size(), files),
+                        "expire: file statistics");
+  };
+  rocksdb::TablePropertiesCollection all_files;
+  EBB_RETURN_IF_ERROR(list_files(0, candidates.size(), &all_files));
+  const bool shared = counter->AllUsable(all_files);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const ExpiryBucket bucket = candidates[i];
+    rocksdb::TablePropertiesCollection own;
+    if (!shared) EBB_RETURN_IF_ERROR(list_files(i, 1, &own));
+    const rocksdb::TablePropertiesCollection& files = shared ? all_files : own;
     std::optional<std::vector<internal::ExpiryCounts>> counts =
         counter->Count(files, bucket, number);
     if (!counts.has_value()) continue;

@@ -206,6 +206,16 @@ const FileStatsCounter::File& FileStatsCounter::Decode(
   return *file;
 }
 
+bool FileStatsCounter::AllUsable(
+    const rocksdb::TablePropertiesCollection& files) {
+  for (const auto& [path, properties] : files) {
+    if (properties == nullptr || !Decode(path, *properties).usable) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::optional<std::vector<ExpiryCounts>> FileStatsCounter::Count(
     const rocksdb::TablePropertiesCollection& files, ExpiryBucket bucket,
     TenantNumber tenant) {

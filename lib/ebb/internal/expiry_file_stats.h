@@ -84,6 +84,11 @@ class FileStatsCounter {
       const rocksdb::TablePropertiesCollection& files, ExpiryBucket bucket,
       TenantNumber tenant);
 
+  // True if every file's statistics are usable. Such a file holds nothing
+  // but message puts, each in a section, so `files` may then list more files
+  // than overlap the range Count is asked about: it passes over the others.
+  bool AllUsable(const rocksdb::TablePropertiesCollection& files);
+
  private:
   struct File {
     bool usable = false;  // statistics present, only message puts

@@ -238,11 +238,30 @@ TEST_F(ExpiryFileStatsTest, FilesWithoutStatisticsAreNotCounted) {
 TEST_F(ExpiryFileStatsTest, AFileWithADeletionIsNotCounted) {
   Open();
   Populate();
+  Flush();
+  CompactAll();
+  EXPECT_TRUE(counter_.AllUsable(FilesOf(kBucket, kTenant)));
   ASSERT_TRUE(db_->Delete(rocksdb::WriteOptions(),
                           MessageKey(kBucket, kTenant, "conv-003", 7))
                   .ok());
   Flush();
+  EXPECT_FALSE(counter_.AllUsable(FilesOf(kBucket, kTenant)));
   EXPECT_FALSE(Count(kBucket, kTenant).has_value());
+}
+
+TEST_F(ExpiryFileStatsTest, FilesListedForOtherRangesArePassedOver) {
+  Open();
+  Populate();
+  Flush();
+  CompactAll();
+  // Every file of both buckets and all three tenants.
+  rocksdb::TablePropertiesCollection files;
+  ASSERT_TRUE(db_->GetPropertiesOfAllTables(&files).ok());
+  ASSERT_TRUE(counter_.AllUsable(files));
+  std::optional<std::vector<ExpiryCounts>> counted =
+      counter_.Count(files, kBucket + 1, kTenant - 1);
+  ASSERT_TRUE(counted.has_value());
+  EXPECT_EQ(*counted, Read(kBucket + 1, kTenant - 1));
 }
 
 TEST_F(ExpiryFileStatsTest, AFileWithARangeDeletionIsNotCounted) {
