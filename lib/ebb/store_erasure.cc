@@ -12,8 +12,8 @@
 
 #include <algorithm>
 #include <limits>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -28,12 +28,12 @@
 
 namespace ebb {
 
+using store_internal::DecodeMicros;
+using store_internal::EncodeMicros;
 using store_internal::kErasedPrefix;
 using store_internal::kHoldPrefix;
 using store_internal::kPendingPrefix;
 using store_internal::kRestrictPrefix;
-using store_internal::DecodeMicros;
-using store_internal::EncodeMicros;
 using store_internal::ScopedKey;
 using store_internal::TenantKeyPrefix;
 
@@ -69,8 +69,9 @@ absl::Status ValidateScope(absl::string_view operation, v1::Scope scope,
       return internal::ValidateId("conversation id", id);
     default:
       return absl::InvalidArgumentError(
-          absl::StrCat(operation, ": scope must be tenant, user or "
-                                  "conversation"));
+          absl::StrCat(operation,
+                       ": scope must be tenant, user or "
+                       "conversation"));
   }
 }
 
@@ -197,7 +198,8 @@ absl::Status Store::Impl::EraseConversationData(TenantNumber tenant,
           }
         }
       } else {
-        for (const std::string& key : covered) batch->Delete(messages_cf(), key);
+        for (const std::string& key : covered)
+          batch->Delete(messages_cf(), key);
         if (!covered.empty()) {
           NotePurgeRange(batch, messages_cf(), prefix,
                          internal::PrefixSuccessor(prefix),
@@ -230,36 +232,34 @@ absl::Status Store::Impl::EraseTenantData(TenantNumber tenant,
                                           rocksdb::WriteBatch* batch,
                                           EraseResult* result) {
   const std::string tenant_prefix = TenantKeyPrefix("", tenant);
-  const std::string index_prefix =
-      absl::StrCat(tenant_prefix, std::string(1, internal::kConversationBucketsTag));
+  const std::string index_prefix = absl::StrCat(
+      tenant_prefix, std::string(1, internal::kConversationBucketsTag));
   std::string last_conversation;
-  EBB_RETURN_IF_ERROR(ScanPrefix(
-      index_cf(), index_prefix, "erase tenant: index",
-      [&](absl::string_view key, absl::string_view) {
-        const absl::string_view conversation =
-            ConversationIn(key, index_prefix.size());
-        if (conversation != last_conversation) {
-          last_conversation = std::string(conversation);
-          ++result->conversations;
-        }
-      }));
+  EBB_RETURN_IF_ERROR(
+      ScanPrefix(index_cf(), index_prefix, "erase tenant: index",
+                 [&](absl::string_view key, absl::string_view) {
+                   const absl::string_view conversation =
+                       ConversationIn(key, index_prefix.size());
+                   if (conversation != last_conversation) {
+                     last_conversation = std::string(conversation);
+                     ++result->conversations;
+                   }
+                 }));
   // Every bucket that exists, not only those the index names: messages whose
   // index entries have expired and been compacted away are the tenant's data
   // too.
   EBB_ASSIGN_OR_RETURN(const std::vector<ExpiryBucket> buckets,
                        PresentBuckets());
   for (ExpiryBucket bucket : buckets) {
-    std::string prefix(4, '\0');
-    absl::big_endian::Store32(prefix.data(), bucket);
-    prefix += tenant_prefix;
+    const std::string prefix = internal::TenantBucketPrefix(bucket, tenant);
     bool found = false;
-    EBB_RETURN_IF_ERROR(ScanPrefix(
-        messages_cf(), prefix, "erase tenant: messages",
-        [&](absl::string_view key, absl::string_view value) {
-          found = true;
-          ++result->messages;
-          result->bytes += key.size() + value.size();
-        }));
+    EBB_RETURN_IF_ERROR(
+        ScanPrefix(messages_cf(), prefix, "erase tenant: messages",
+                   [&](absl::string_view key, absl::string_view value) {
+                     found = true;
+                     ++result->messages;
+                     result->bytes += key.size() + value.size();
+                   }));
     if (batch != nullptr && found) {
       DeleteRangeForPurge(batch, messages_cf(), prefix,
                           internal::PrefixSuccessor(prefix));
@@ -345,11 +345,11 @@ absl::StatusOr<EraseResult> Store::Impl::Erase(v1::Scope scope,
             EncodeMicros(cutoff_micros));
   if (scope == v1::SCOPE_USER) {
     for (const std::string& conversation : conversations) {
-      batch.Put(meta_cf(),
-                ScopedKey(kErasedPrefix, number, v1::SCOPE_CONVERSATION,
-                          PseudonymOf(tenant, v1::SCOPE_CONVERSATION,
-                                      conversation)),
-                EncodeMicros(cutoff_micros));
+      batch.Put(
+          meta_cf(),
+          ScopedKey(kErasedPrefix, number, v1::SCOPE_CONVERSATION,
+                    PseudonymOf(tenant, v1::SCOPE_CONVERSATION, conversation)),
+          EncodeMicros(cutoff_micros));
     }
   }
   if (result.pending) {
@@ -396,9 +396,9 @@ absl::StatusOr<EraseResult> Store::Impl::Erase(v1::Scope scope,
                       subject, options.received_at, result.pending, view.now,
                       &batch));
   if (receipt.has_value()) records.push_back(*std::move(receipt));
-  v1::AuditRecord record = NewAuditRecord(
-      result.pending ? v1::AUDIT_ERASE_PENDING : v1::AUDIT_ERASE, tenant,
-      view.now);
+  v1::AuditRecord record =
+      NewAuditRecord(result.pending ? v1::AUDIT_ERASE_PENDING : v1::AUDIT_ERASE,
+                     tenant, view.now);
   record.set_scope(scope);
   record.set_subject(subject);
   record.set_reason(options.reason);
@@ -445,9 +445,9 @@ absl::Status Store::Impl::CheckNotErased(
   // (tenant, scope, raw id) -> the marker's cutoff, if any; looked up once per
   // batch.
   absl::flat_hash_map<std::string, std::optional<int64_t>> markers;
-  auto marker = [&](absl::string_view tenant, TenantNumber number,
-                    v1::Scope scope, absl::string_view id)
-      -> absl::StatusOr<std::optional<int64_t>> {
+  auto marker =
+      [&](absl::string_view tenant, TenantNumber number, v1::Scope scope,
+          absl::string_view id) -> absl::StatusOr<std::optional<int64_t>> {
     std::string memo_key = ScopedKey("", number, scope, id);
     if (auto it = markers.find(memo_key); it != markers.end()) {
       return it->second;
@@ -472,8 +472,8 @@ absl::Status Store::Impl::CheckNotErased(
   for (size_t i = 0; i < messages.size(); ++i) {
     const v1::Message& m = messages[i];
     const TenantNumber number = *view.snapshot->FindTenant(m.tenant());
-    const int64_t micros = internal::ToMicrosFloor(
-        *internal::FromProtoTimestamp(m.created_at()));
+    const int64_t micros =
+        internal::ToMicrosFloor(*internal::FromProtoTimestamp(m.created_at()));
     for (const auto& [scope, id] :
          {std::pair<v1::Scope, absl::string_view>{v1::SCOPE_TENANT, ""},
           {v1::SCOPE_CONVERSATION, m.conversation()},
@@ -542,9 +542,9 @@ absl::Status Store::Impl::SetHold(absl::string_view tenant, v1::Scope scope,
   if (s.ok()) {
     return absl::AlreadyExistsError(
         absl::StrCat("hold set: tenant \"", tenant, "\" already has a hold on ",
-                     scope == v1::SCOPE_TENANT ? "the whole tenant"
-                                               : absl::StrCat(ScopeWord(scope),
-                                                              " \"", id, "\"")));
+                     scope == v1::SCOPE_TENANT
+                         ? "the whole tenant"
+                         : absl::StrCat(ScopeWord(scope), " \"", id, "\"")));
   }
   if (!s.IsNotFound()) return ToAbslStatus(s, "hold set");
   std::vector<std::string> conversations;
@@ -560,8 +560,7 @@ absl::Status Store::Impl::SetHold(absl::string_view tenant, v1::Scope scope,
   *hold.mutable_set_at() = internal::ToProtoTimestamp(view.now);
   rocksdb::WriteBatch batch;
   batch.Put(meta_cf(), key, hold.SerializeAsString());
-  v1::AuditRecord record =
-      NewAuditRecord(v1::AUDIT_HOLD_SET, tenant, view.now);
+  v1::AuditRecord record = NewAuditRecord(v1::AUDIT_HOLD_SET, tenant, view.now);
   record.set_scope(scope);
   if (scope != v1::SCOPE_TENANT) {
     record.set_subject(PseudonymOf(tenant, scope, id));
@@ -603,11 +602,11 @@ absl::StatusOr<std::vector<EraseResult>> Store::Impl::ClearHold(
   const RetentionState::View view = state_->Observe();
   const std::optional<TenantNumber> number = view.snapshot->FindTenant(tenant);
   auto not_found = [&] {
-    return absl::NotFoundError(absl::StrCat(
-        "hold clear: tenant \"", tenant, "\" has no hold on ",
-        scope == v1::SCOPE_TENANT ? "the whole tenant"
-                                  : absl::StrCat(ScopeWord(scope), " \"", id,
-                                                 "\"")));
+    return absl::NotFoundError(
+        absl::StrCat("hold clear: tenant \"", tenant, "\" has no hold on ",
+                     scope == v1::SCOPE_TENANT
+                         ? "the whole tenant"
+                         : absl::StrCat(ScopeWord(scope), " \"", id, "\"")));
   };
   if (!number.has_value()) return not_found();
   const std::string key = ScopedKey(kHoldPrefix, *number, scope, id);
@@ -679,13 +678,12 @@ absl::StatusOr<std::vector<EraseResult>> Store::Impl::ClearHold(
   EBB_RETURN_IF_ERROR(ExpireReleased(tenant, *number, released,
                                      next.Find(*number), view.now, &batch,
                                      &records));
-  EBB_ASSIGN_OR_RETURN(
-      std::vector<EraseResult> erased,
-      ReleasePendingErasures(tenant, *number, view.now, &next, &batch,
-                             &records));
-  EBB_RETURN_IF_ERROR(UpdateProtections(
-      [&](internal::Protections* p) { *p = next; }, &batch, &records,
-      "hold clear"));
+  EBB_ASSIGN_OR_RETURN(std::vector<EraseResult> erased,
+                       ReleasePendingErasures(tenant, *number, view.now, &next,
+                                              &batch, &records));
+  EBB_RETURN_IF_ERROR(
+      UpdateProtections([&](internal::Protections* p) { *p = next; }, &batch,
+                        &records, "hold clear"));
   for (EraseResult& e : erased) e.audit_seq = records[e.audit_seq].seq();
   index_cache_.Clear();
   bucket_cache_.Clear();
@@ -701,9 +699,7 @@ absl::Status Store::Impl::EraseTenantUpTo(TenantNumber tenant,
                        PresentBuckets());
   absl::flat_hash_set<std::string> conversations;
   for (ExpiryBucket bucket : buckets) {
-    std::string prefix(4, '\0');
-    absl::big_endian::Store32(prefix.data(), bucket);
-    prefix += tenant_prefix;
+    const std::string prefix = internal::TenantBucketPrefix(bucket, tenant);
     bool deleted = false;
     EBB_RETURN_IF_ERROR(ScanPrefix(
         messages_cf(), prefix, "release tenant erasure: messages",
@@ -761,8 +757,9 @@ absl::StatusOr<std::vector<EraseResult>> Store::Impl::ReleasePendingErasures(
       [&](absl::string_view key, absl::string_view value) {
         v1::PendingErasure p;
         if (!p.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          decode = absl::DataLossError("release erasures: undecodable pending "
-                                       "erasure record");
+          decode = absl::DataLossError(
+              "release erasures: undecodable pending "
+              "erasure record");
           return;
         }
         pending.push_back(std::move(p));
@@ -810,8 +807,8 @@ absl::StatusOr<std::vector<EraseResult>> Store::Impl::ReleasePendingErasures(
       EBB_ASSIGN_OR_RETURN(
           std::optional<v1::AuditRecord> receipt,
           CompleteRequest(tenant, request_id, v1::REQUEST_ERASURE, p.scope(),
-                          subject, absl::InfinitePast(), /*pending=*/false,
-                          now, batch));
+                          subject, absl::InfinitePast(), /*pending=*/false, now,
+                          batch));
       if (receipt.has_value()) records->push_back(*std::move(receipt));
     }
     v1::AuditRecord record = NewAuditRecord(v1::AUDIT_ERASE, tenant, now);
@@ -863,7 +860,8 @@ absl::StatusOr<std::vector<v1::Hold>> Store::Impl::ListHolds(
       meta_cf(), prefix, "hold list",
       [&](absl::string_view, absl::string_view value) {
         v1::Hold hold;
-        if (!hold.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        if (!hold.ParseFromArray(value.data(),
+                                 static_cast<int>(value.size()))) {
           decode = absl::DataLossError("hold list: undecodable hold record");
           return;
         }
@@ -891,14 +889,12 @@ absl::Status Store::Impl::SetRestriction(absl::string_view tenant,
   }
   const std::optional<TenantNumber> number = view.snapshot->FindTenant(tenant);
   const internal::TenantProtections* t =
-      number.has_value() ? view.snapshot->protections().Find(*number)
-                         : nullptr;
-  const bool is_restricted =
-      t != nullptr && t->restricted_users.contains(user);
+      number.has_value() ? view.snapshot->protections().Find(*number) : nullptr;
+  const bool is_restricted = t != nullptr && t->restricted_users.contains(user);
   if (restricted && is_restricted) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        operation, ": user \"", user, "\" of tenant \"", tenant,
-        "\" is already restricted"));
+    return absl::AlreadyExistsError(absl::StrCat(operation, ": user \"", user,
+                                                 "\" of tenant \"", tenant,
+                                                 "\" is already restricted"));
   }
   if (!restricted && !is_restricted) {
     return absl::NotFoundError(absl::StrCat(operation, ": user \"", user,
@@ -946,7 +942,8 @@ absl::Status Store::Impl::LoadProtections() {
       [&](absl::string_view key, absl::string_view value) {
         v1::Hold hold;
         if (key.size() < sizeof(kHoldPrefix) - 1 + 5 ||
-            !hold.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+            !hold.ParseFromArray(value.data(),
+                                 static_cast<int>(value.size()))) {
           decode = absl::DataLossError("open: undecodable hold record");
           return;
         }
