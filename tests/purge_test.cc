@@ -356,6 +356,25 @@ TEST_F(PurgeTest, VerifyWhileCompactionsReplaceFilesNeverFails) {
   compactor.join();
 }
 
+TEST_F(PurgeTest, ExpiredIndexEntriesGoWhereNoNewerFileOverlapsThem) {
+  // Found by crash_test (seed 5, killed in op 150): the purge compacted the
+  // index without forcing its bottom level when it had several levels, and
+  // bottom-level files that no upper file overlapped kept expired entries.
+  const std::string text(300, 'x');
+  for (int c = 0; c < 40; ++c) {
+    Conversation("acme", absl::StrCat("old-", c), 5, clock_->Now() - Days(29),
+                 text);
+  }
+  ASSERT_TRUE(store_->CompactAll().ok());  // to the bottom; nothing expired
+  // A later tenant's index entries, in an upper level and another key range.
+  Conversation("zeta", "new", 3, clock_->Now() - absl::Hours(1));
+  Reopen();                  // the memtable goes to a level-0 file
+  clock_->Advance(Days(2));  // acme's day has expired
+  EXPECT_TRUE(PurgeOk().complete);
+  EXPECT_THAT(Findings(), IsEmpty());
+  EXPECT_EQ(Count("zeta", "new"), 3u);
+}
+
 // Writes the same traffic into `stores`: three tenants (initech with a TTL of
 // 30.5 days, so one creation day lands in two expiry days), conversations of 30
 // messages a minute apart, some crossing midnight, every fourth message a

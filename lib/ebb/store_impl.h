@@ -339,6 +339,9 @@ class Store::Impl {
   // ExpireDue advanced the watermarks keeps what has just expired.
   absl::Status HoldOffCompactions();
   absl::Status ResumeCompactions();
+  // Compacts the whole index column family so that every entry passes the
+  // filter once, rewriting each file once where it can.
+  absl::Status CompactWholeIndex();
   // Returns once no compaction is running, or at `deadline`. (A real wait on
   // RocksDB's threads: it polls, as RocksDB 7.8 has no call for it.)
   absl::Status WaitForRunningCompactions(absl::Time deadline);
