@@ -74,9 +74,11 @@ struct Options {
   // without a database fails with NotFound.
   bool create_if_missing = true;
 
-  // Whether Append/AppendBatch/SetPolicy sync the write-ahead log before
-  // returning. Without it an acknowledged write survives a process crash but
-  // may be lost in a machine crash or power cut.
+  // Whether Append/AppendBatch sync the write-ahead log before returning.
+  // Without it an acknowledged append survives a process crash but may be
+  // lost in a machine crash or power cut. Everything that writes an audit
+  // record (policy changes, erasures, holds, restrictions, requests, expiry)
+  // is synced whatever this says. See "Durability" in store.h.
   bool sync_writes = false;
 
   // The largest message Append accepts, counted as its serialized size (text,

@@ -63,6 +63,17 @@
 // tamper-evident audit ledger (VerifyAudit) that holds no message text and no
 // raw user or conversation id.
 //
+// Durability
+// ----------
+// When a call that writes returns OK, what it did survives a crash of the
+// process (its write-ahead-log record is written before it returns), and a
+// crash in the middle of a call leaves all of its write or none of it.
+// Policy changes, erasures, holds, restrictions, requests, expiry and the
+// purge's worklist are also synced, so they survive a machine crash or power
+// cut; appends are synced only with Options::sync_writes. tests/crash kills
+// a process running a random mix of calls and checks exactly this against
+// what it acknowledged.
+//
 // Memory: besides RocksDB's own (block cache, memtables), a Store keeps two
 // bounded in-process caches: index entries it has written (so appends do not
 // rewrite them) and which expiry days hold each conversation (so reads skip an
