@@ -23,6 +23,7 @@ using ::ebb::testing::AnyFileContains;
 using ::ebb::testing::Days;
 using ::ebb::testing::MakeMessage;
 using ::ebb::testing::RawPut;
+using ::ebb::testing::T0;
 using ::ebb::testing::TempDir;
 using ::ebb::testing::TestOptions;
 using ::testing::IsEmpty;
@@ -354,6 +355,25 @@ TEST_F(PurgeTest, VerifyWhileCompactionsReplaceFilesNeverFails) {
   }
   stop.store(true);
   compactor.join();
+}
+
+TEST_F(PurgeTest, ErasingAConversationWhoseMessagesExpiredRemovesItsUserIndex) {
+  // Found by crash_test (seed 1066, killed in op 144). Index entries carry a
+  // bound up to a day later than their messages, so they can outlive them;
+  // the erasure took the conversation's users from its messages, found none,
+  // and left the user index entry (which names the user) behind.
+  clock_->Set(T0() - absl::Hours(6));
+  Conversation("acme", "c-ZXJhc2Vk", 2, T0() - Days(30) - absl::Hours(12));
+  EXPECT_TRUE(PurgeOk().complete);  // the messages expire and go
+  ASSERT_TRUE(
+      store_
+          ->EraseConversation("acme", "c-ZXJhc2Vk",
+                              EraseOptions{v1::END_USER_REQUEST, "", {}})
+          .ok());
+  EXPECT_TRUE(PurgeOk().complete);
+  EXPECT_THAT(Findings(), IsEmpty());
+  // (A raw byte search would still find the user id: in the MANIFEST, which
+  // keeps the boundary keys of deleted files until it rolls over.)
 }
 
 TEST_F(PurgeTest, ExpiredIndexEntriesGoWhereNoNewerFileOverlapsThem) {

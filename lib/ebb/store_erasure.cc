@@ -133,6 +133,26 @@ bool Store::Impl::IsHeld(const internal::TenantProtections* protections,
                      });
 }
 
+absl::Status Store::Impl::UsersFromIndex(
+    TenantNumber tenant, absl::string_view conversation,
+    absl::flat_hash_set<std::string>* users) {
+  // [tenant]'U'[user]\0[conversation]\0[bucket][category]: every user entry
+  // of the tenant is read (this runs only when messages are gone).
+  const std::string prefix =
+      TenantKeyPrefix("", tenant) + internal::kUserConversationsTag;
+  return ScanPrefix(
+      index_cf(), prefix, "erase: user index",
+      [&](absl::string_view key, absl::string_view) {
+        const size_t user_end = key.find('\0', prefix.size());
+        if (user_end == absl::string_view::npos) return;
+        const std::optional<internal::UserConversationParts> parts =
+            internal::ParseUserConversationKey(key, user_end + 1);
+        if (parts.has_value() && parts->conversation == conversation) {
+          users->emplace(key.substr(prefix.size(), user_end - prefix.size()));
+        }
+      });
+}
+
 absl::Status Store::Impl::EraseConversationData(TenantNumber tenant,
                                                 absl::string_view conversation,
                                                 int64_t cutoff_micros,
@@ -151,6 +171,8 @@ absl::Status Store::Impl::EraseConversationData(TenantNumber tenant,
       }));
 
   absl::flat_hash_set<std::string> users;
+  // False once a day the index lists holds no message to name its user.
+  bool users_known = true;
   uint64_t messages = 0;
   bool everything_covered = true;
   size_t i = 0;
@@ -162,10 +184,12 @@ absl::Status Store::Impl::EraseConversationData(TenantNumber tenant,
         internal::MessageKeyPrefix(bucket, tenant, conversation);
     std::vector<std::string> covered;
     bool all_covered = true;
+    bool any_message = false;
     absl::flat_hash_set<std::string> bucket_users;
     EBB_RETURN_IF_ERROR(ScanPrefix(
         messages_cf(), prefix, "erase: messages",
         [&](absl::string_view key, absl::string_view value) {
+          any_message = true;
           // A record whose header cannot be decoded is erased too: when in
           // doubt, an erasure request wins.
           const std::optional<RecordHeader> header =
@@ -208,8 +232,15 @@ absl::Status Store::Impl::EraseConversationData(TenantNumber tenant,
       }
     }
     everything_covered = everything_covered && all_covered;
+    users_known = users_known && any_message;
     users.insert(bucket_users.begin(), bucket_users.end());
     i = end;
+  }
+  if (!users_known && batch != nullptr && everything_covered) {
+    // An index entry outlives its messages by up to a day (its bound is the
+    // end of its expiry day): the messages that named the users may be gone
+    // while the user index entries, which name them too, live on.
+    EBB_RETURN_IF_ERROR(UsersFromIndex(tenant, conversation, &users));
   }
   if (batch != nullptr && everything_covered) {
     // Also index entries whose messages are gone already (expired, compacted).

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/hash/hash.h"
 #include "absl/status/status.h"
@@ -342,6 +343,11 @@ class Store::Impl {
   // Compacts the whole index column family so that every entry passes the
   // filter once, rewriting each file once where it can.
   absl::Status CompactWholeIndex();
+  // Adds to `users` every user the tenant's user index lists `conversation`
+  // under (a scan of the tenant's user index).
+  absl::Status UsersFromIndex(TenantNumber tenant,
+                              absl::string_view conversation,
+                              absl::flat_hash_set<std::string>* users);
   // Returns once no compaction is running, or at `deadline`. (A real wait on
   // RocksDB's threads: it polls, as RocksDB 7.8 has no call for it.)
   absl::Status WaitForRunningCompactions(absl::Time deadline);

@@ -312,6 +312,26 @@ void KillAndCheck(uint64_t seed) {
       << on_disk->findings[0].tenant << "/" << on_disk->findings[0].conversation
       << " seq " << on_disk->findings[0].seq << " "
       << on_disk->findings[0].problem;
+  if (!on_disk->findings.empty()) {
+    // The history of the first finding's conversation, to debug from.
+    const VerifyFinding& f = on_disk->findings[0];
+    std::string user;
+    for (int k = 0; k <= child.last_begun; ++k) {
+      if (ops[k].conversation == f.conversation) user = ops[k].user;
+    }
+    for (int k = 0; k <= child.last_begun; ++k) {
+      const Op& op = ops[k];
+      if (op.tenant != f.tenant) continue;
+      if (op.kind == OpKind::kPurge || op.kind == OpKind::kSetPolicy ||
+          op.conversation == f.conversation || op.user == user) {
+        std::printf(
+            "  op %d (%s): kind %d user %s conversation %s at %s\n", k,
+            child.done.count(k) ? child.done.at(k).c_str() : "in flight",
+            static_cast<int>(op.kind), op.user.c_str(), op.conversation.c_str(),
+            absl::FormatTime(op.now).c_str());
+      }
+    }
+  }
   verified = store.VerifyAudit();
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_TRUE(verified->ok) << verified->problem;
