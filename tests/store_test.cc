@@ -5,6 +5,7 @@
 
 #include "lib/ebb/store.h"
 
+#include <climits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -109,6 +110,42 @@ TEST_F(StoreTest, ExpiryIsExactAtTheTtlBoundary) {
   EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(1));
   clock_->Set(T0() + Days(30) + absl::Microseconds(1));
   EXPECT_THAT(Seqs("acme", "c1"), IsEmpty());
+}
+
+// Cassandra once kept expiry in 32-bit seconds and deleted data around
+// 2038-01-19T03:14:07Z. ebb keeps microseconds in 64 bits and days in 32.
+TEST_F(StoreTest, ExpiryAcrossThe2038EdgeIsExact) {
+  const absl::Time edge = absl::FromUnixSeconds(int64_t{INT32_MAX});
+  AppendOk(MakeMessage("acme", "u1", "c1", 1, edge - absl::Seconds(1)));
+  AppendOk(MakeMessage("acme", "u1", "c1", 2, edge));
+  AppendOk(MakeMessage("acme", "u1", "c1", 3, edge + absl::Seconds(1)));
+  clock_->Set(edge + Days(30));  // seq 1 is 30 d + 1 s old, seq 2 exactly 30 d
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(2, 3));
+  absl::StatusOr<PurgeReport> purge = store_->Purge(PurgeOptions());
+  ASSERT_TRUE(purge.ok()) << purge.status();
+  EXPECT_EQ(purge->expiry.messages, 1u);
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(2, 3));
+  clock_->Set(edge + Days(30) + absl::Seconds(1));
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(3));
+  Reopen();
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(3));
+}
+
+TEST_F(StoreTest, TtlLongerThanInt32SecondsKeepsDataThatLong) {
+  options_.retention.max_ttl = Days(365 * 100);
+  Reopen();
+  const absl::Duration seventy_years = Days(365 * 70);  // > 2^31 s
+  ASSERT_TRUE(
+      store_->SetPolicy("acme", v1::CATEGORY_TRANSCRIPT, seventy_years).ok());
+  AppendOk(MakeMessage("acme", "u1", "c1", 1, T0()));
+  clock_->Set(T0() + seventy_years);
+  ASSERT_TRUE(store_->Purge(PurgeOptions()).ok());
+  EXPECT_THAT(Seqs("acme", "c1"), ElementsAre(1));
+  clock_->Set(T0() + seventy_years + absl::Microseconds(1));
+  EXPECT_THAT(Seqs("acme", "c1"), IsEmpty());
+  absl::StatusOr<PurgeReport> purge = store_->Purge(PurgeOptions());
+  ASSERT_TRUE(purge.ok()) << purge.status();
+  EXPECT_EQ(purge->expiry.messages, 1u);
 }
 
 TEST_F(StoreTest, ExpiredMessageIsNeverReturnedBeforeOrAfterCompaction) {
