@@ -128,6 +128,40 @@ void RawPut(const std::string& path, const std::string& cf,
   delete db;
 }
 
+std::vector<std::string> SstFilesOf(const std::string& path,
+                                    const std::string& cf) {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(
+      rocksdb::DBOptions(), path, Descriptors(), &handles, &db);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  std::vector<std::string> files;
+  if (!s.ok()) return files;
+  std::vector<rocksdb::LiveFileMetaData> live;
+  db->GetLiveFilesMetaData(&live);
+  for (const rocksdb::LiveFileMetaData& file : live) {
+    if (file.column_family_name == cf)
+      files.push_back(file.db_path + file.name);
+  }
+  for (auto* h : handles)
+    db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  delete db;
+  return files;
+}
+
+void FlipByte(const std::string& file, size_t offset) {
+  std::fstream io(file, std::ios::in | std::ios::out | std::ios::binary);
+  ASSERT_TRUE(io.good()) << file;
+  io.seekg(static_cast<std::streamoff>(offset));
+  char byte = 0;
+  io.read(&byte, 1);
+  ASSERT_TRUE(io.good()) << file << " has no byte " << offset;
+  byte = static_cast<char>(byte ^ 0xFF);
+  io.seekp(static_cast<std::streamoff>(offset));
+  io.write(&byte, 1);
+  ASSERT_TRUE(io.good()) << file;
+}
+
 bool AnyFileContains(const std::string& path, const std::string& needle) {
   for (const auto& entry :
        std::filesystem::recursive_directory_iterator(path)) {

@@ -54,6 +54,14 @@ std::vector<std::string> RawKeys(const std::string& path,
 void RawPut(const std::string& path, const std::string& cf,
             const std::string& key, const std::string& value);
 
+// The live SST files of column family `cf` of the closed store at `path`,
+// as paths, read with plain RocksDB in read-only mode.
+std::vector<std::string> SstFilesOf(const std::string& path,
+                                    const std::string& cf);
+
+// Inverts the byte at `offset` of `file` (to plant corruption).
+void FlipByte(const std::string& file, size_t offset);
+
 // True if any file under `path` contains `needle` (a raw byte search of SSTs,
 // WAL and logs).
 bool AnyFileContains(const std::string& path, const std::string& needle);
