@@ -6,10 +6,6 @@
 // audited once, with the guard in force, or none of it. Seeded: the seed is
 // printed on failure.
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <memory>
 #include <random>
@@ -41,10 +37,10 @@ void Populate(const std::string& path, std::shared_ptr<ManualClock>* clock) {
     std::vector<v1::Message> batch;
     for (int k = c; k < c + 10; ++k) {
       for (int i = 1; i <= kPerConversation; ++i) {
-        batch.push_back(MakeMessage("acme", "victim", absl::StrCat("c", k), i,
-                                    (*clock)->Now() - absl::Hours(2) +
-                                        absl::Seconds(i),
-                                    std::string(200, 'w')));
+        batch.push_back(
+            MakeMessage("acme", "victim", absl::StrCat("c", k), i,
+                        (*clock)->Now() - absl::Hours(2) + absl::Seconds(i),
+                        std::string(200, 'w')));
       }
     }
     batch.push_back(MakeMessage("acme", "bystander", absl::StrCat("b", c), 1,
@@ -57,28 +53,13 @@ void Populate(const std::string& path, std::shared_ptr<ManualClock>* clock) {
 // Runs the child and kills it after `delay`. Returns what it printed.
 std::string RunAndKill(const std::string& path, absl::Time now,
                        std::chrono::microseconds delay) {
-  int out[2];
-  EXPECT_EQ(pipe(out), 0);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], 1);
-    close(out[0]);
-    const std::string seconds = absl::StrCat(absl::ToUnixSeconds(now));
-    execl("tests/erase_child", "erase_child", path.c_str(), "acme", "victim",
-          seconds.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
+  ::ebb::testing::ChildProcess child(
+      "tests/erase_child",
+      {path, "acme", "victim", absl::StrCat(absl::ToUnixSeconds(now))});
   std::this_thread::sleep_for(delay);
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  std::string printed;
-  char buf[256];
-  ssize_t n;
-  while ((n = read(out[0], buf, sizeof(buf))) > 0) printed.append(buf, n);
-  close(out[0]);
-  return printed;
+  child.Kill();
+  child.Wait();
+  return child.ReadAll();
 }
 
 TEST(ErasureCrashTest, KilledErasureIsAllOrNothing) {
@@ -118,8 +99,8 @@ TEST(ErasureCrashTest, KilledErasureIsAllOrNothing) {
     absl::StatusOr<AuditVerification> verified = (*store)->VerifyAudit();
     ASSERT_TRUE(verified.ok());
     EXPECT_TRUE(verified->ok) << verified->problem;
-    const absl::Status replay = (*store)->Append(MakeMessage(
-        "acme", "victim", "c0", 1, clock->Now() - absl::Hours(2)));
+    const absl::Status replay = (*store)->Append(
+        MakeMessage("acme", "victim", "c0", 1, clock->Now() - absl::Hours(2)));
     if (empty == kConversations) {
       ++erased_runs;
       ASSERT_EQ(erasures.size(), 1u);
@@ -139,8 +120,8 @@ TEST(ErasureCrashTest, KilledErasureIsAllOrNothing) {
     EXPECT_EQ(bystander->size(), size_t{kConversations / 10});
   }
   // Not asserted (timing-dependent), but shown: both outcomes should occur.
-  std::printf("erasure crash test: %d runs erased, %d untouched\n",
-              erased_runs, untouched_runs);
+  std::printf("erasure crash test: %d runs erased, %d untouched\n", erased_runs,
+              untouched_runs);
 }
 
 }  // namespace

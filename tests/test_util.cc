@@ -2,6 +2,10 @@
 
 #include "tests/test_util.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -160,6 +164,68 @@ void FlipByte(const std::string& file, size_t offset) {
   io.seekp(static_cast<std::streamoff>(offset));
   io.write(&byte, 1);
   ASSERT_TRUE(io.good()) << file;
+}
+
+ChildProcess::ChildProcess(const std::string& program,
+                           const std::vector<std::string>& args) {
+  int pipe_fds[2];
+  EXPECT_EQ(pipe(pipe_fds), 0);
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(pipe_fds[1], 1);
+    close(pipe_fds[0]);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(program.c_str()));
+    for (const std::string& arg : args) {
+      argv.push_back(const_cast<char*>(arg.c_str()));
+    }
+    argv.push_back(nullptr);
+    execv(program.c_str(), argv.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  out_ = fdopen(pipe_fds[0], "r");
+}
+
+ChildProcess::~ChildProcess() {
+  if (!reaped_) {
+    Kill();
+    Wait();
+  }
+  if (out_ != nullptr) fclose(out_);
+}
+
+std::optional<std::string> ChildProcess::ReadLine() {
+  char* line = nullptr;
+  size_t capacity = 0;
+  const ssize_t n = getline(&line, &capacity, out_);
+  std::optional<std::string> out;
+  if (n > 0) {
+    out = std::string(line, n);
+    if (!out->empty() && out->back() == '\n') out->pop_back();
+  }
+  free(line);
+  return out;
+}
+
+std::string ChildProcess::ReadAll() {
+  std::string all;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), out_)) > 0) all.append(buf, n);
+  return all;
+}
+
+void ChildProcess::Kill() {
+  if (!reaped_) kill(pid_, SIGKILL);
+}
+
+int ChildProcess::Wait() {
+  if (!reaped_) {
+    waitpid(pid_, &status_, 0);
+    reaped_ = true;
+  }
+  return status_;
 }
 
 bool AnyFileContains(const std::string& path, const std::string& needle) {

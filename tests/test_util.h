@@ -7,8 +7,12 @@
 #ifndef EBB_TESTS_TEST_UTIL_H_
 #define EBB_TESTS_TEST_UTIL_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +65,36 @@ std::vector<std::string> SstFilesOf(const std::string& path,
 
 // Inverts the byte at `offset` of `file` (to plant corruption).
 void FlipByte(const std::string& file, size_t offset);
+
+// A child process whose standard output comes back through a pipe, for the
+// crash tests. Not thread-safe.
+class ChildProcess {
+ public:
+  // Starts `program` (a path relative to the test's working directory, the
+  // runfiles root) with `args`.
+  ChildProcess(const std::string& program,
+               const std::vector<std::string>& args);
+  // Kills the child if it still runs, and reaps it.
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // The next line the child printed, without its newline; nullopt once its
+  // output has ended.
+  std::optional<std::string> ReadLine();
+  // Everything it prints from now until its output ends.
+  std::string ReadAll();
+  // SIGKILL.
+  void Kill();
+  // Waits for it to end; its waitpid status.
+  int Wait();
+
+ private:
+  pid_t pid_ = -1;
+  FILE* out_ = nullptr;
+  bool reaped_ = false;
+  int status_ = 0;
+};
 
 // True if any file under `path` contains `needle` (a raw byte search of SSTs,
 // WAL and logs).

@@ -23,9 +23,7 @@
 // the operation the child was killed in; EBB_CRASH_KILL_IN=K kills in that
 // operation instead of the one the seed picks.
 
-#include <signal.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -38,7 +36,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -74,36 +71,20 @@ struct ChildReport {
 // operations on).
 ChildReport RunAndKill(const std::string& path, uint64_t seed, int kill_in,
                        std::mt19937_64& rng) {
-  int out[2];
-  EXPECT_EQ(pipe(out), 0);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], 1);
-    close(out[0]);
-    const std::string seed_arg = absl::StrCat(seed);
-    const std::string count_arg = absl::StrCat(kOps);
-    const std::string start_arg = absl::StrCat(absl::ToUnixSeconds(T0()));
-    execl("tests/crash/crash_child", "crash_child", path.c_str(),
-          seed_arg.c_str(), count_arg.c_str(), start_arg.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
-  FILE* lines = fdopen(out[0], "r");
+  ::ebb::testing::ChildProcess child(
+      "tests/crash/crash_child", {path, absl::StrCat(seed), absl::StrCat(kOps),
+                                  absl::StrCat(absl::ToUnixSeconds(T0()))});
   ChildReport report;
-  char* line = nullptr;
-  size_t capacity = 0;
   bool killed = false;
-  while (getline(&line, &capacity, lines) > 0) {
-    const std::vector<std::string> words =
-        absl::StrSplit(absl::StripAsciiWhitespace(line), ' ');
+  while (std::optional<std::string> line = child.ReadLine()) {
+    const std::vector<std::string> words = absl::StrSplit(*line, ' ');
     int op = -1;
     if (words.size() >= 2) (void)absl::SimpleAtoi(words[1], &op);
     if (words[0] == "begin") {
       report.last_begun = op;
       if (op == kill_in && !killed) {
         std::this_thread::sleep_for(std::chrono::microseconds(rng() % 2000));
-        kill(pid, SIGKILL);
+        child.Kill();
         killed = true;
       }
     } else if (words[0] == "done" && words.size() == 3) {
@@ -112,11 +93,7 @@ ChildReport RunAndKill(const std::string& path, uint64_t seed, int kill_in,
       report.finished = true;
     }
   }
-  free(line);
-  fclose(lines);
-  if (!killed) kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  const int status = child.Wait();
   EXPECT_TRUE(killed || (WIFEXITED(status) && WEXITSTATUS(status) == 0))
       << "the child failed on its own (status " << status << ")";
   return report;
