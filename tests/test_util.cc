@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 #include "absl/strings/str_cat.h"
@@ -92,26 +93,36 @@ Options TestOptions(std::shared_ptr<ManualClock>* clock, absl::Time now) {
   return options;
 }
 
-std::vector<std::string> RawKeys(const std::string& path,
-                                 const std::string& cf) {
+// Opens the closed store at `path` read-only with plain RocksDB, calls `fn`
+// with it and its column family handles (in Descriptors() order), and closes
+// it (handles first: Debian's RocksDB asserts on a leaked one).
+void WithReadOnlyDb(
+    const std::string& path,
+    const std::function<void(
+        rocksdb::DB*, const std::vector<rocksdb::ColumnFamilyHandle*>&)>& fn) {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::OpenForReadOnly(
       rocksdb::DBOptions(), path, Descriptors(), &handles, &db);
   EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) return;
+  fn(db, handles);
+  for (auto* h : handles)
+    db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  delete db;
+}
+
+std::vector<std::string> RawKeys(const std::string& path,
+                                 const std::string& cf) {
   std::vector<std::string> keys;
-  if (!s.ok()) return keys;
-  {
+  WithReadOnlyDb(path, [&](rocksdb::DB* db, const auto& handles) {
     std::unique_ptr<rocksdb::Iterator> it(
         db->NewIterator(rocksdb::ReadOptions(), handles[CfIndex(cf)]));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       keys.push_back(it->key().ToString());
     }
     EXPECT_TRUE(it->status().ok()) << it->status().ToString();
-  }
-  for (auto* h : handles)
-    db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-  delete db;
+  });
   return keys;
 }
 
@@ -134,22 +145,16 @@ void RawPut(const std::string& path, const std::string& cf,
 
 std::vector<std::string> SstFilesOf(const std::string& path,
                                     const std::string& cf) {
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(
-      rocksdb::DBOptions(), path, Descriptors(), &handles, &db);
-  EXPECT_TRUE(s.ok()) << s.ToString();
   std::vector<std::string> files;
-  if (!s.ok()) return files;
-  std::vector<rocksdb::LiveFileMetaData> live;
-  db->GetLiveFilesMetaData(&live);
-  for (const rocksdb::LiveFileMetaData& file : live) {
-    if (file.column_family_name == cf)
-      files.push_back(file.db_path + file.name);
-  }
-  for (auto* h : handles)
-    db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-  delete db;
+  WithReadOnlyDb(path, [&](rocksdb::DB* db, const auto&) {
+    std::vector<rocksdb::LiveFileMetaData> live;
+    db->GetLiveFilesMetaData(&live);
+    for (const rocksdb::LiveFileMetaData& file : live) {
+      if (file.column_family_name == cf) {
+        files.push_back(file.db_path + file.name);
+      }
+    }
+  });
   return files;
 }
 
