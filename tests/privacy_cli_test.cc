@@ -85,7 +85,6 @@ std::string Line(const std::string& conversation, int seq,
 const char kNow[] = "--now 2026-01-10T00:00:00Z";
 const char kLater[] = "--now 2026-01-10T01:00:00Z";
 
-
 TEST_F(PrivacyCliTest, EraseUnderHoldThenLiftAndVerifyFromTheOutside) {
   ASSERT_EQ(Ebb(absl::StrCat(kNow, " ingest"),
                 Line("c1", 1, "2026-01-09T23:00:00Z") +
@@ -99,8 +98,9 @@ TEST_F(PrivacyCliTest, EraseUnderHoldThenLiftAndVerifyFromTheOutside) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(R"("reason":"case 12")"));
 
-  r = Ebb(absl::StrCat(kNow, " erase --tenant acme --conversation c1 "
-                             "--reason end_user_request --request-id t-1"));
+  r = Ebb(absl::StrCat(kNow,
+                       " erase --tenant acme --conversation c1 "
+                       "--reason end_user_request --request-id t-1"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             R"({"tenant":"acme","conversation":"c1","scope":"conversation",)"
@@ -109,21 +109,24 @@ TEST_F(PrivacyCliTest, EraseUnderHoldThenLiftAndVerifyFromTheOutside) {
                 r.out.substr(r.out.find(R"("bytes":)") + 8));
   EXPECT_EQ(Ebb(absl::StrCat(kNow, " get --tenant acme --conversation c1")).out,
             "");
-  EXPECT_THAT(Lines(Ebb(absl::StrCat(kNow, " export --tenant acme --user u1 "
-                                           "--include-held"))
+  EXPECT_THAT(Lines(Ebb(absl::StrCat(kNow,
+                                     " export --tenant acme --user u1 "
+                                     "--include-held"))
                         .out),
               ::testing::SizeIs(4));  // 3 messages + the hold
   r = Ebb(absl::StrCat(kNow, " requests list"));
   EXPECT_THAT(r.out, HasSubstr(R"("state":"REQUEST_PENDING_HOLD")"));
 
-  r = Ebb(absl::StrCat(kLater, " hold clear --tenant acme --conversation c1 "
-                               "--by legal --reason 'case closed'"));
+  r = Ebb(absl::StrCat(kLater,
+                       " hold clear --tenant acme --conversation c1 "
+                       "--by legal --reason 'case closed'"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(R"("pending":false)"));
   EXPECT_THAT(r.out, HasSubstr(R"("messages":2)"));
 
   // The replayed message is refused, and says why.
-  r = Ebb(absl::StrCat(kLater, " ingest"), Line("c1", 1, "2026-01-09T23:00:00Z"));
+  r = Ebb(absl::StrCat(kLater, " ingest"),
+          Line("c1", 1, "2026-01-09T23:00:00Z"));
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.out, R"({"accepted":0,"rejected":1})"
                    "\n");
@@ -154,10 +157,10 @@ TEST_F(PrivacyCliTest, EraseUnderHoldThenLiftAndVerifyFromTheOutside) {
 }
 
 TEST_F(PrivacyCliTest, RestrictExportAndRequests) {
-  ASSERT_EQ(Ebb(absl::StrCat(kNow, " ingest"),
-                Line("c1", 1, "2026-01-09T23:00:00Z"))
-                .code,
-            0);
+  ASSERT_EQ(
+      Ebb(absl::StrCat(kNow, " ingest"), Line("c1", 1, "2026-01-09T23:00:00Z"))
+          .code,
+      0);
   Result r = Ebb(absl::StrCat(kNow, " restrict set --tenant acme --user u1"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, R"({"tenant":"acme","user":"u1","restricted":true})"
@@ -167,25 +170,28 @@ TEST_F(PrivacyCliTest, RestrictExportAndRequests) {
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("already restricted (ALREADY_EXISTS)"));
 
-  r = Ebb(absl::StrCat(kNow, " requests open --tenant acme --request-id d-1 "
-                             "--kind export --user u1 "
-                             "--received-at 2025-11-01T00:00:00Z"));
+  r = Ebb(absl::StrCat(kNow,
+                       " requests open --tenant acme --request-id d-1 "
+                       "--kind export --user u1 "
+                       "--received-at 2025-11-01T00:00:00Z"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(R"("due_at":"2025-12-16T00:00:00Z")"));
   r = Ebb(absl::StrCat(kNow, " requests list --overdue"));
   EXPECT_THAT(r.out, HasSubstr(R"("request_id":"d-1")"));
-  r = Ebb(absl::StrCat(kNow, " requests extend --tenant acme --request-id d-1 "
-                             "--by 45d --reason 'volume'"));
+  r = Ebb(absl::StrCat(kNow,
+                       " requests extend --tenant acme --request-id d-1 "
+                       "--by 45d --reason 'volume'"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(R"("due_at":"2026-01-30T00:00:00Z")"));
   EXPECT_EQ(Ebb(absl::StrCat(kNow, " requests list --overdue")).out, "");
-  EXPECT_EQ(Ebb(absl::StrCat(kNow, " requests extend --tenant acme "
-                                   "--request-id d-1 --by 1d --reason again"))
+  EXPECT_EQ(Ebb(absl::StrCat(kNow,
+                             " requests extend --tenant acme "
+                             "--request-id d-1 --by 1d --reason again"))
                 .code,
             1);
 
-  r = Ebb(absl::StrCat(kNow,
-                       " export --tenant acme --user u1 --request-id d-1"));
+  r = Ebb(
+      absl::StrCat(kNow, " export --tenant acme --user u1 --request-id d-1"));
   ASSERT_EQ(r.code, 0) << r.err;
   const std::vector<std::string> lines = Lines(r.out);
   // The message, the restriction, and the request as it stood during the
@@ -205,16 +211,15 @@ TEST_F(PrivacyCliTest, RestrictExportAndRequests) {
 }
 
 TEST_F(PrivacyCliTest, TamperedLedgerExitsOneNamingTheRecord) {
-  ASSERT_EQ(Ebb(absl::StrCat(kNow, " restrict set --tenant acme --user u1"))
-                .code,
-            1);  // no store yet: restrict never creates one
-  ASSERT_EQ(Ebb(absl::StrCat(kNow, " ingest"),
-                Line("c1", 1, "2026-01-09T23:00:00Z"))
-                .code,
-            0);
-  ASSERT_EQ(Ebb(absl::StrCat(kNow, " restrict set --tenant acme --user u1"))
-                .code,
-            0);
+  ASSERT_EQ(
+      Ebb(absl::StrCat(kNow, " restrict set --tenant acme --user u1")).code,
+      1);  // no store yet: restrict never creates one
+  ASSERT_EQ(
+      Ebb(absl::StrCat(kNow, " ingest"), Line("c1", 1, "2026-01-09T23:00:00Z"))
+          .code,
+      0);
+  ASSERT_EQ(
+      Ebb(absl::StrCat(kNow, " restrict set --tenant acme --user u1")).code, 0);
   ASSERT_EQ(
       Ebb(absl::StrCat(kNow, " restrict clear --tenant acme --user u1")).code,
       0);
@@ -241,10 +246,10 @@ TEST_F(PrivacyCliTest, TamperedLedgerExitsOneNamingTheRecord) {
 }
 
 TEST_F(PrivacyCliTest, UsageErrorsExitTwo) {
-  ASSERT_EQ(Ebb(absl::StrCat(kNow, " ingest"),
-                Line("c1", 1, "2026-01-09T23:00:00Z"))
-                .code,
-            0);
+  ASSERT_EQ(
+      Ebb(absl::StrCat(kNow, " ingest"), Line("c1", 1, "2026-01-09T23:00:00Z"))
+          .code,
+      0);
   for (const std::string& args :
        {std::string("erase --tenant acme --reason operator"),
         std::string("erase --tenant acme --all --reason sunspots"),
@@ -264,8 +269,8 @@ TEST_F(PrivacyCliTest, UsageErrorsExitTwo) {
   }
   Result help = Ebb("erase --help");
   EXPECT_EQ(help.code, 0);
-  for (const char* word : {"--conversation", "--user", "--all", "--reason",
-                           "--request-id"}) {
+  for (const char* word :
+       {"--conversation", "--user", "--all", "--reason", "--request-id"}) {
     EXPECT_THAT(help.out, HasSubstr(word));
   }
 }
@@ -275,10 +280,10 @@ TEST_F(PrivacyCliTest, PurgeThenVerifyFindsNothing) {
                 Line("old", 1, "2025-12-01T11:00:00Z"))
                 .code,
             0);
-  ASSERT_EQ(Ebb(absl::StrCat(kNow, " ingest"),
-                Line("new", 1, "2026-01-09T23:00:00Z"))
-                .code,
-            0);
+  ASSERT_EQ(
+      Ebb(absl::StrCat(kNow, " ingest"), Line("new", 1, "2026-01-09T23:00:00Z"))
+          .code,
+      0);
   // 40 days on, "old" has expired under the 30-day default.
   Result r = Ebb(absl::StrCat(kNow, " verify"));
   EXPECT_EQ(r.code, 1);
@@ -299,8 +304,10 @@ TEST_F(PrivacyCliTest, PurgeThenVerifyFindsNothing) {
 
   const std::string report = dir_.path() + "/report.json";
   const std::string metrics = dir_.path() + "/ebb.prom";
-  r = Ebb(absl::StrCat(kNow, " purge --max-duration 1h --rate-limit 50 "
-                             "--report ", report, " --metrics-file ", metrics));
+  r = Ebb(absl::StrCat(kNow,
+                       " purge --max-duration 1h --rate-limit 50 "
+                       "--report ",
+                       report, " --metrics-file ", metrics));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(R"("complete":true)"));
   EXPECT_THAT(r.out, HasSubstr(R"("messages":1,)"));
@@ -308,14 +315,17 @@ TEST_F(PrivacyCliTest, PurgeThenVerifyFindsNothing) {
   const std::string prom = ReadFile(metrics);
   EXPECT_THAT(prom, HasSubstr("# TYPE ebb_purge_complete gauge\n"
                               "ebb_purge_complete 1\n"));
-  EXPECT_THAT(prom, HasSubstr(
-      R"(ebb_purge_tenant_expired_messages{tenant="acme",category="transcript"} 1)"));
+  EXPECT_THAT(
+      prom,
+      HasSubstr(
+          R"(ebb_purge_tenant_expired_messages{tenant="acme",category="transcript"} 1)"));
 
   r = Ebb(absl::StrCat(kNow, " verify"));
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr(R"("findings":0})"));
-  EXPECT_EQ(Lines(Ebb(absl::StrCat(kNow, " get --tenant acme --conversation "
-                                         "new"))
+  EXPECT_EQ(Lines(Ebb(absl::StrCat(kNow,
+                                   " get --tenant acme --conversation "
+                                   "new"))
                       .out)
                 .size(),
             1u);
