@@ -17,6 +17,7 @@ packages=(
   libssl-dev
   libcli11-dev
   rapidjson-dev
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -1,0 +1,133 @@
+// Copyright ebb authors.
+//
+// Fuzzes the key codec (lib/ebb/internal/key_codec.h): the parsers of every
+// key ebb reads back from RocksDB, and the expiry-day arithmetic every key is
+// built from. Invariants:
+// - no crash on any bytes;
+// - a key a parser accepts is exactly the key its encoder builds from the
+//   parts (keys have one spelling, so a range scan cannot miss a variant);
+// - PrefixSuccessor(p) sorts after every key that starts with p;
+// - the expiry day of (created_at, ttl) contains created_at + ttl when it is
+//   not clamped, and LatestCreatedAtIn(day, ttl), the bound index entries
+//   carry, is never earlier than created_at (an index entry that claimed its
+//   messages were older than they are would let a read skip live data).
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/base/internal/endian.h"
+#include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "fuzz/fuzz_check.h"
+#include "lib/ebb/internal/key_codec.h"
+#include "lib/ebb/internal/proto_time.h"
+
+namespace {
+
+using ebb::internal::ExpiryBucket;
+
+std::string BigEndian32(uint32_t v) {
+  std::string out(4, '\0');
+  absl::big_endian::Store32(out.data(), v);
+  return out;
+}
+
+void CheckMessageKey(absl::string_view key) {
+  auto parts = ebb::internal::ParseMessageKey(key);
+  if (!parts.has_value()) return;
+  EBB_FUZZ_CHECK(
+      ebb::internal::MessageKey(parts->bucket, parts->tenant,
+                                parts->conversation, parts->seq) == key,
+      "message key re-encodes to itself");
+  EBB_FUZZ_CHECK(
+      ebb::internal::TenantAt(key, ebb::internal::kMessageKeyTenantOffset) ==
+          parts->tenant,
+      "TenantAt agrees with the parser");
+}
+
+void CheckIndexKeys(absl::string_view key, size_t prefix_size) {
+  if (auto parts =
+          ebb::internal::ParseConversationBucketKey(key, prefix_size)) {
+    EBB_FUZZ_CHECK(prefix_size <= key.size(), "prefix fits");
+    const std::string rebuilt = std::string(key.substr(0, prefix_size)) +
+                                BigEndian32(parts->bucket) +
+                                static_cast<char>(parts->category);
+    EBB_FUZZ_CHECK(rebuilt == key, "conversation-bucket key re-encodes");
+  }
+  if (auto parts = ebb::internal::ParseUserConversationKey(key, prefix_size)) {
+    EBB_FUZZ_CHECK(prefix_size <= key.size(), "prefix fits");
+    std::string rebuilt(key.substr(0, prefix_size));
+    rebuilt.append(parts->conversation.data(), parts->conversation.size());
+    rebuilt.push_back('\0');
+    rebuilt += BigEndian32(parts->bucket);
+    rebuilt.push_back(static_cast<char>(parts->category));
+    EBB_FUZZ_CHECK(rebuilt == key, "user-conversation key re-encodes");
+    EBB_FUZZ_CHECK(parts->conversation.find('\0') == absl::string_view::npos,
+                   "conversation has no NUL");
+  }
+}
+
+void CheckPrefixSuccessor(absl::string_view prefix) {
+  const std::string successor = ebb::internal::PrefixSuccessor(prefix);
+  if (successor.empty()) {
+    EBB_FUZZ_CHECK(prefix.find_first_not_of('\xff') == absl::string_view::npos,
+                   "no successor only for an all-0xFF prefix");
+    return;
+  }
+  EBB_FUZZ_CHECK(successor > prefix, "successor sorts after the prefix");
+  EBB_FUZZ_CHECK(!absl::StartsWith(successor, prefix),
+                 "successor is outside the prefix range");
+  const std::string largest = std::string(prefix) + std::string(16, '\xff');
+  EBB_FUZZ_CHECK(successor > largest,
+                 "successor sorts after keys that extend the prefix");
+}
+
+void CheckExpiryDay(int64_t created_micros_raw, uint64_t ttl_raw) {
+  // created_at as Append accepts it (Timestamp's range, whole microseconds),
+  // a TTL from one second to 10 000 years.
+  const int64_t min_micros = absl::ToUnixMicros(ebb::internal::MinTimestamp());
+  const int64_t max_micros = absl::ToUnixMicros(ebb::internal::MaxTimestamp());
+  const uint64_t span = static_cast<uint64_t>(max_micros - min_micros) + 1;
+  const int64_t micros =
+      min_micros +
+      static_cast<int64_t>(static_cast<uint64_t>(created_micros_raw) % span);
+  const absl::Time created_at = absl::FromUnixMicros(micros);
+  const absl::Duration ttl = absl::Seconds(
+      1 + static_cast<int64_t>(ttl_raw % (uint64_t{10000} * 366 * 86400)));
+
+  const ExpiryBucket day = ebb::internal::ExpiryBucketFor(created_at, ttl);
+  EBB_FUZZ_CHECK(day != ebb::internal::kKeepForeverBucket,
+                 "a finite TTL never lands in the keep-forever bucket");
+  EBB_FUZZ_CHECK(ebb::internal::LatestCreatedAtIn(day, ttl) >= created_at,
+                 "index bound is not earlier than created_at");
+  const bool clamped = day == 0 || day == ebb::internal::kKeepForeverBucket - 1;
+  if (!clamped) {
+    EBB_FUZZ_CHECK(ebb::internal::BucketStart(day) <= created_at + ttl &&
+                       created_at + ttl < ebb::internal::BucketStart(day + 1),
+                   "expiry falls inside its day");
+  }
+  EBB_FUZZ_CHECK(
+      ebb::internal::ExpiryBucketFor(created_at, absl::InfiniteDuration()) ==
+          ebb::internal::kKeepForeverBucket,
+      "infinite TTL keeps forever");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  const absl::string_view input(reinterpret_cast<const char *>(data), size);
+  CheckMessageKey(input);
+  if (!input.empty()) {
+    // The first byte says where the scanned prefix ends in the rest.
+    const absl::string_view key = input.substr(1);
+    CheckIndexKeys(key, static_cast<uint8_t>(input[0]) % (key.size() + 8));
+  }
+  CheckPrefixSuccessor(input);
+  if (size >= 16) {
+    CheckExpiryDay(static_cast<int64_t>(absl::big_endian::Load64(data)),
+                   absl::big_endian::Load64(data + 8));
+  }
+  return 0;
+}
