@@ -10,6 +10,7 @@
 #   scripts/fuzz.sh --seconds 600       longer
 #   scripts/fuzz.sh --runs 10000000     a fixed number of executions per target
 #   scripts/fuzz.sh --runs 1000 key_codec_fuzzer   some targets only
+#   scripts/fuzz.sh --max-len 512 ...   cap input size (libFuzzer -max_len)
 #
 # Prints one line per target and ends with
 # "fuzz: T targets, E executions, F failed".
@@ -17,16 +18,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
 limit=(-max_total_time=30)
+extra=()
 targets=()
 while (($#)); do
   case "$1" in
     --seconds) [ $# -ge 2 ] || usage; limit=(-max_total_time="$2"); shift 2 ;;
     --runs) [ $# -ge 2 ] || usage; limit=(-runs="$2"); shift 2 ;;
+    --max-len) [ $# -ge 2 ] || usage; extra+=(-max_len="$2"); shift 2 ;;
     -h | --help) usage ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; usage ;;
     *) targets+=("$1"); shift ;;
@@ -64,7 +67,7 @@ for target in "${targets[@]}"; do
   log="$scratch/$target.log"
   start=$(date +%s)
   set +e
-  "$bin/$target" "${limit[@]}" -print_final_stats=1 \
+  "$bin/$target" "${limit[@]}" "${extra[@]}" -print_final_stats=1 \
     -artifact_prefix="$artifacts/$target-" \
     "$scratch/$target" "fuzz/corpus/$target" >"$log" 2>&1
   status=$?
