@@ -13,6 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
 #include "tests/test_util.h"
 
 namespace ebb {
@@ -630,6 +632,29 @@ TEST(StoreOpenTest, AForeignRocksDbIsRefused) {
   absl::Status s = Store::Open(TestOptions(&clock), dir.path()).status();
   // RawPut created ebb's column-family names but no format marker.
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(StoreOpenTest, APlainRocksDbWithOnlyDefaultIsRefusedUntouched) {
+  TempDir dir;
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir.path(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "k", "v").ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  std::shared_ptr<ManualClock> clock;
+  absl::Status s = Store::Open(TestOptions(&clock), dir.path()).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_THAT(s.message(), HasSubstr("not an ebb store"));
+  std::vector<std::string> families;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path(),
+                                              &families)
+                  .ok());
+  EXPECT_EQ(families, std::vector<std::string>{"default"})
+      << "Open added column families to a database it refused";
 }
 
 TEST(StoreOpenTest, SecondOpenOfTheSameDirectoryFailsCleanly) {

@@ -35,6 +35,7 @@
 #include "lib/ebb/internal/validation.h"
 #include "lib/ebb/store_impl.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/sst_partitioner.h"
 #include "rocksdb/table.h"
@@ -879,10 +880,64 @@ absl::Status Store::Impl::CompactAll() {
 
 // ---------------------------------------------------------------- Open
 
+namespace {
+
+// True if the database at `path` (with column families `families`) holds no
+// key, checked read-only.
+absl::StatusOr<bool> HoldsNothingReadOnly(
+    const std::string& path, const std::vector<std::string>& families,
+    rocksdb::Env* env) {
+  rocksdb::DBOptions options;
+  options.env = env;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : families) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  EBB_RETURN_IF_ERROR(ToAbslStatus(
+      rocksdb::DB::OpenForReadOnly(options, path, descriptors, &handles, &raw),
+      absl::StrCat("open: inspect \"", path, "\"")));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  bool empty = true;
+  absl::Status status;
+  for (rocksdb::ColumnFamilyHandle* cf : handles) {
+    if (empty && status.ok()) {
+      std::unique_ptr<rocksdb::Iterator> it(
+          db->NewIterator(rocksdb::ReadOptions(), cf));
+      it->SeekToFirst();
+      status = ToAbslStatus(it->status(), "open: inspect");
+      empty = !it->Valid();
+    }
+    db->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
+  }
+  EBB_RETURN_IF_ERROR(status);
+  return empty;
+}
+
+}  // namespace
+
+absl::StatusOr<bool> Store::Impl::HoldsNothing() {
+  for (rocksdb::ColumnFamilyHandle* cf : handles_) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf));
+    it->SeekToFirst();
+    EBB_RETURN_IF_ERROR(ToAbslStatus(it->status(), "open: check for data"));
+    if (it->Valid()) return false;
+  }
+  return true;
+}
+
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
                                                    const std::string& path) {
+  return OpenWithEnv(options, path, rocksdb::Env::Default());
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::OpenWithEnv(
+    const Options& options, const std::string& path, rocksdb::Env* env) {
   EBB_RETURN_IF_ERROR(ValidateOptions(options));
   std::error_code ec;
+  bool creation_cut_short = false;
   const bool exists =
       std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec);
   if (!exists && !options.create_if_missing) {
@@ -891,17 +946,31 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
   }
   if (exists) {
     std::vector<std::string> families;
+    rocksdb::DBOptions list_options;
+    list_options.env = env;
     EBB_RETURN_IF_ERROR(ToAbslStatus(
-        rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &families),
+        rocksdb::DB::ListColumnFamilies(list_options, path, &families),
         "open: list column families"));
     std::sort(families.begin(), families.end());
     const std::vector<std::string> expected = {"default", kIndexCf,
                                                kMessagesCf};
     if (families != expected) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "open: \"", path,
-          "\" holds a RocksDB database that is not an ebb store (column "
-          "families differ)"));
+      // Only some of ebb's own: a creation cut short before every column
+      // family was made. Confirmed below (no format marker, no data).
+      creation_cut_short = std::includes(expected.begin(), expected.end(),
+                                         families.begin(), families.end());
+      if (creation_cut_short) {
+        // Look before creating anything: a plain RocksDB database with data
+        // in "default" is somebody else's and must be left untouched.
+        EBB_ASSIGN_OR_RETURN(creation_cut_short,
+                             HoldsNothingReadOnly(path, families, env));
+      }
+      if (!creation_cut_short) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "open: \"", path,
+            "\" holds a RocksDB database that is not an ebb store (column "
+            "families differ)"));
+      }
     }
   }
 
@@ -922,13 +991,23 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
   auto index_counters = std::make_shared<internal::FilterCounters>();
 
   rocksdb::DBOptions db_options;
+  db_options.env = env;
   db_options.create_if_missing = options.create_if_missing;
-  db_options.create_missing_column_families = !exists;
+  db_options.create_missing_column_families = !exists || creation_cut_short;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 5;
   // Purge reports what its compactions wrote, and may slow them down.
   auto compaction_bytes = std::make_shared<CompactionBytesListener>();
   db_options.listeners.push_back(compaction_bytes);
+  // After a background I/O error (a full disk, a failed flush or MANIFEST
+  // write) the store stays read-only, every write returning the error, and
+  // deletes no files, until it is reopened (BackgroundErrorGuard). RocksDB
+  // would otherwise resume by itself, and Debian's RocksDB 7.8.3 aborts on an
+  // assertion in DBImpl::ResumeImpl when it resumes after a failed MANIFEST
+  // write (tests/fault_injection_test.cc, full disk).
+  auto error_guard = std::make_shared<BackgroundErrorGuard>();
+  db_options.listeners.push_back(error_guard);
+  db_options.max_bgerror_resume_count = 0;
   std::shared_ptr<rocksdb::RateLimiter> rate_limiter(
       rocksdb::NewGenericRateLimiter(store_internal::kUnlimitedBytesPerSecond));
   db_options.rate_limiter = rate_limiter;
@@ -975,6 +1054,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
       options, std::unique_ptr<rocksdb::DB>(raw_db), std::move(handles), state,
       std::move(message_counters), std::move(index_counters));
   rocksdb::DB* db = raw_db;
+  error_guard->Attach(db);
   impl->AttachPurgeHelpers(std::move(compaction_bytes),
                            std::move(rate_limiter));
 
@@ -983,16 +1063,28 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
   rocksdb::Status s =
       db->Get(rocksdb::ReadOptions(), impl->meta_cf(), kFormatKey, &format);
   if (s.IsNotFound()) {
+    // A store whose creation was cut short (a crash or an I/O error after
+    // RocksDB created its files, before the marker was written) holds nothing
+    // at all: finish creating it. Anything else without the marker is not
+    // ebb's to interpret.
     if (exists) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("open: \"", path,
-                       "\" has ebb's column families but no format marker"));
+      EBB_ASSIGN_OR_RETURN(const bool empty, impl->HoldsNothing());
+      if (!empty) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("open: \"", path,
+                         "\" has ebb's column families but no format marker"));
+      }
     }
     EBB_RETURN_IF_ERROR(ToAbslStatus(
         db->Put(SyncWrite(), impl->meta_cf(), kFormatKey, kFormatV1),
         "open: write format"));
   } else {
     EBB_RETURN_IF_ERROR(ToAbslStatus(s, "open: read format"));
+    if (creation_cut_short) {
+      return absl::DataLossError(absl::StrCat(
+          "open: \"", path,
+          "\" has ebb's format marker but lacked some of its column families"));
+    }
     if (format != kFormatV1) {
       return absl::FailedPreconditionError(absl::StrCat(
           "open: store format \"", format,

@@ -74,6 +74,18 @@
 // a process running a random mix of calls and checks exactly this against
 // what it acknowledged.
 //
+// I/O errors
+// ----------
+// A call that meets an I/O error returns it (Unavailable; ResourceExhausted
+// for a full disk; DataLoss for corrupt data) and leaves what it was doing
+// wholly done or not done at all. A read that cannot read returns the error,
+// never a shorter answer. After RocksDB meets an error in the background (a
+// flush or compaction on a full disk), the store refuses writes with that
+// error and deletes no files until it is closed and reopened; reopening
+// recovers from the write-ahead log, and a retried purge finishes the job.
+// tests/fault_injection_test.cc fails writes, syncs and reads at points over
+// a whole workload and checks exactly this.
+//
 // Memory: besides RocksDB's own (block cache, memtables), a Store keeps two
 // bounded in-process caches: index entries it has written (so appends do not
 // rewrite them) and which expiry days hold each conversation (so reads skip an
@@ -126,7 +138,14 @@
 #include "ebb/v1/message.pb.h"
 #include "lib/ebb/options.h"
 
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
 namespace ebb {
+namespace internal {
+struct StoreTestingHooks;
+}  // namespace internal
 
 // The retention in force for one category of a tenant's data.
 struct RetentionRule {
@@ -360,9 +379,13 @@ class Store {
   // Errors: InvalidArgument if `options` contradict themselves (the message
   // names the field); NotFound if there is no store at `path` and
   // create_if_missing is false; FailedPrecondition if `path` holds a RocksDB
-  // database that is not an ebb store, or one of a newer format; DataLoss if
-  // stored policies cannot be decoded; other codes from RocksDB (e.g.
-  // Unavailable for I/O errors, Aborted if another process has the store open).
+  // database that is not an ebb store (left untouched), or one of a newer
+  // format; DataLoss if stored policies cannot be decoded; other codes from
+  // RocksDB (e.g. Unavailable for I/O errors, Aborted if another process has
+  // the store open).
+  //
+  // A store whose creation was cut short (by a crash or an I/O error) holds
+  // nothing yet; Open finishes creating it.
   //
   // If options.retention.default_ttl differs from the one the store was last
   // opened with, that is recorded as a change of the default policy at the
@@ -618,7 +641,12 @@ class Store {
 
  private:
   class Impl;
+  friend struct internal::StoreTestingHooks;
   explicit Store(std::unique_ptr<Impl> impl);
+  // Open with every file operation going through `env` (Open passes RocksDB's
+  // default); tests inject I/O faults through it (internal/testing_hooks.h).
+  static absl::StatusOr<std::unique_ptr<Store>> OpenWithEnv(
+      const Options& options, const std::string& path, rocksdb::Env* env);
   std::unique_ptr<Impl> impl_;
 };
 

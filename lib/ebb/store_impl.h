@@ -119,6 +119,40 @@ v1::AuditRecord NewAuditRecord(v1::AuditAction action, absl::string_view tenant,
 // Counts the bytes compactions write, so a purge can report what it rewrote:
 // its own (manual) compactions apart from the background ones RocksDB runs
 // meanwhile to keep its levels in shape.
+// What a store does after RocksDB reports a background I/O error (a full
+// disk, a failed flush, compaction or MANIFEST write); see Store::Open.
+// - No automatic resume: the store stays read-only until reopened.
+// - No more file deletions until reopened. RocksDB 7.8.3 can mistake a new
+//   MANIFEST it failed to write for the current one, and then delete the
+//   MANIFEST that CURRENT names as obsolete, leaving a store that cannot be
+//   opened (fixed upstream in RocksDB 9.5, facebook/rocksdb#12865; found here
+//   by tests/fault_injection_test.cc). With deletions off the good MANIFEST
+//   stays; the next Open cleans up what is left over.
+class BackgroundErrorGuard : public rocksdb::EventListener {
+ public:
+  // The DB to guard, once it is open.
+  void Attach(rocksdb::DB* db) { db_.store(db, std::memory_order_release); }
+
+  void OnBackgroundError(rocksdb::BackgroundErrorReason /*reason*/,
+                         rocksdb::Status* bg_error) override {
+    if (bg_error == nullptr || bg_error->ok()) return;
+    rocksdb::DB* db = db_.load(std::memory_order_acquire);
+    if (db != nullptr && !deletions_disabled_.exchange(true)) {
+      // Called without the DB mutex held; the call takes it briefly.
+      db->DisableFileDeletions().PermitUncheckedError();
+    }
+  }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/,
+                            rocksdb::Status /*bg_error*/,
+                            bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+
+ private:
+  std::atomic<rocksdb::DB*> db_{nullptr};
+  std::atomic<bool> deletions_disabled_{false};
+};
+
 class CompactionBytesListener : public rocksdb::EventListener {
  public:
   void OnCompactionCompleted(rocksdb::DB* /*db*/,
@@ -315,6 +349,9 @@ class Store::Impl {
   // Loads the store secret and the ledger head at Open (creating the secret
   // in a new store).
   absl::Status LoadAudit();
+  // True if no column family holds any key (a store whose creation was cut
+  // short before its format marker).
+  absl::StatusOr<bool> HoldsNothing();
   // Seals `records` (in order) onto the chain, puts them and the new head into
   // `batch`, writes it synced, and fills in each record's seq. Serialised: the
   // chain has one writer at a time.
