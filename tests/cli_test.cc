@@ -6,7 +6,9 @@
 
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -187,6 +189,28 @@ TEST_F(CliTest, OversizedLineIsRejectedAndTheNextLineStillRead) {
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.out, "{\"accepted\":1,\"rejected\":1}\n");
   EXPECT_EQ(r.err, "line 1: line is longer than 8388608 bytes\n");
+}
+
+TEST_F(CliTest, AOneGibibyteLineIsRejectedAndTheNextLineStillRead) {
+  // 1 GiB of NUL bytes (a sparse file: no disk space, read from zero pages),
+  // then a newline and a valid line.
+  const std::string file = dir_.path() + "/huge.jsonl";
+  {
+    std::FILE* f = std::fopen(file.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(ftruncate(fileno(f), off_t{1} << 30), 0);
+    ASSERT_EQ(std::fseek(f, 0, SEEK_END), 0);
+    const std::string tail =
+        absl::StrCat("\n", Line("c1", 1, "2026-01-01T10:00:00Z"));
+    ASSERT_EQ(std::fwrite(tail.data(), 1, tail.size(), f), tail.size());
+    ASSERT_EQ(std::fclose(f), 0);
+  }
+  Result r = Ebb(absl::StrCat(kNow, " ingest ", file));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "{\"accepted\":1,\"rejected\":1}\n");
+  EXPECT_EQ(r.err, "line 1: line is longer than 8388608 bytes\n");
+  r = Ebb(absl::StrCat(kNow, " get --tenant acme --conversation c1"));
+  EXPECT_EQ(Lines(r.out).size(), 1u) << "only the valid line is stored";
 }
 
 TEST_F(CliTest, HugeTextIsRejectedByTheStoreLimitNamingIt) {

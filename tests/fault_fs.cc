@@ -2,6 +2,10 @@
 
 #include "tests/fault_fs.h"
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <utility>
 
 namespace ebb::testing {
@@ -15,45 +19,52 @@ using rocksdb::Slice;
 class FaultWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
  public:
   FaultWritableFile(FaultFileSystem* fs, std::string name,
-                    std::unique_ptr<rocksdb::FSWritableFile> file)
+                    std::unique_ptr<rocksdb::FSWritableFile> file,
+                    uint64_t size = 0)
       : FSWritableFileOwnerWrapper(std::move(file)),
         fs_(fs),
-        name_(std::move(name)) {}
+        name_(std::move(name)),
+        end_(size) {}
 
   IOStatus Append(const Slice& data, const IOOptions& options,
                   IODebugContext* dbg) override {
     if (auto s = fs_->Intercept(FaultOp::kWrite, name_)) return *s;
-    return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+    return Wrote(FSWritableFileOwnerWrapper::Append(data, options, dbg),
+                 end_ + data.size());
   }
   IOStatus Append(const Slice& data, const IOOptions& options,
                   const rocksdb::DataVerificationInfo& info,
                   IODebugContext* dbg) override {
     if (auto s = fs_->Intercept(FaultOp::kWrite, name_)) return *s;
-    return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+    return Wrote(FSWritableFileOwnerWrapper::Append(data, options, info, dbg),
+                 end_ + data.size());
   }
   IOStatus PositionedAppend(const Slice& data, uint64_t offset,
                             const IOOptions& options,
                             IODebugContext* dbg) override {
     if (auto s = fs_->Intercept(FaultOp::kWrite, name_)) return *s;
-    return FSWritableFileOwnerWrapper::PositionedAppend(data, offset, options,
-                                                        dbg);
+    return Wrote(FSWritableFileOwnerWrapper::PositionedAppend(data, offset,
+                                                              options, dbg),
+                 std::max(end_, offset + data.size()));
   }
   IOStatus PositionedAppend(const Slice& data, uint64_t offset,
                             const IOOptions& options,
                             const rocksdb::DataVerificationInfo& info,
                             IODebugContext* dbg) override {
     if (auto s = fs_->Intercept(FaultOp::kWrite, name_)) return *s;
-    return FSWritableFileOwnerWrapper::PositionedAppend(data, offset, options,
-                                                        info, dbg);
+    return Wrote(FSWritableFileOwnerWrapper::PositionedAppend(
+                     data, offset, options, info, dbg),
+                 std::max(end_, offset + data.size()));
   }
   IOStatus Sync(const IOOptions& options, IODebugContext* dbg) override {
     if (auto s = fs_->Intercept(FaultOp::kSync, name_)) return *s;
-    return FSWritableFileOwnerWrapper::Sync(options, dbg);
+    return SyncedIf(FSWritableFileOwnerWrapper::Sync(options, dbg));
   }
   IOStatus Fsync(const IOOptions& options, IODebugContext* dbg) override {
     if (auto s = fs_->Intercept(FaultOp::kSync, name_)) return *s;
-    return FSWritableFileOwnerWrapper::Fsync(options, dbg);
+    return SyncedIf(FSWritableFileOwnerWrapper::Fsync(options, dbg));
   }
+
   IOStatus RangeSync(uint64_t offset, uint64_t nbytes, const IOOptions& options,
                      IODebugContext* dbg) override {
     if (auto s = fs_->Intercept(FaultOp::kSync, name_)) return *s;
@@ -61,8 +72,21 @@ class FaultWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
   }
 
  private:
+  IOStatus Wrote(IOStatus s, uint64_t end) {
+    if (s.ok()) {
+      end_ = end;
+      fs_->Written(name_, end_);
+    }
+    return s;
+  }
+  IOStatus SyncedIf(IOStatus s) {
+    if (s.ok()) fs_->Synced(name_);
+    return s;
+  }
+
   FaultFileSystem* fs_;
   const std::string name_;
+  uint64_t end_;
 };
 
 class FaultRandomAccessFile : public rocksdb::FSRandomAccessFileOwnerWrapper {
@@ -200,6 +224,7 @@ IOStatus FaultFileSystem::NewWritableFile(
   std::unique_ptr<rocksdb::FSWritableFile> file;
   IOStatus s = target()->NewWritableFile(fname, options, &file, dbg);
   if (s.ok()) {
+    Tracked(fname, 0);
     *result = std::make_unique<FaultWritableFile>(this, fname, std::move(file));
   }
   return s;
@@ -211,7 +236,13 @@ IOStatus FaultFileSystem::ReopenWritableFile(
   std::unique_ptr<rocksdb::FSWritableFile> file;
   IOStatus s = target()->ReopenWritableFile(fname, options, &file, dbg);
   if (s.ok()) {
-    *result = std::make_unique<FaultWritableFile>(this, fname, std::move(file));
+    // What the file held before is taken as durable.
+    uint64_t size = 0;
+    s = target()->GetFileSize(fname, rocksdb::IOOptions(), &size, dbg);
+    if (!s.ok()) return s;
+    Tracked(fname, size);
+    *result =
+        std::make_unique<FaultWritableFile>(this, fname, std::move(file), size);
   }
   return s;
 }
@@ -224,9 +255,96 @@ IOStatus FaultFileSystem::ReuseWritableFile(
   IOStatus s =
       target()->ReuseWritableFile(fname, old_fname, options, &file, dbg);
   if (s.ok()) {
+    Tracked(fname, 0);
     *result = std::make_unique<FaultWritableFile>(this, fname, std::move(file));
   }
   return s;
+}
+
+IOStatus FaultFileSystem::RenameFile(const std::string& src,
+                                     const std::string& target_name,
+                                     const IOOptions& options,
+                                     IODebugContext* dbg) {
+  IOStatus s = target()->RenameFile(src, target_name, options, dbg);
+  if (s.ok()) {
+    absl::MutexLock lock(&mu_);
+    auto it = files_.find(src);
+    files_.erase(target_name);
+    if (it != files_.end()) {
+      files_[target_name] = it->second;
+      files_.erase(it);
+    }
+  }
+  return s;
+}
+
+IOStatus FaultFileSystem::DeleteFile(const std::string& fname,
+                                     const IOOptions& options,
+                                     IODebugContext* dbg) {
+  IOStatus s = target()->DeleteFile(fname, options, dbg);
+  if (s.ok()) {
+    absl::MutexLock lock(&mu_);
+    files_.erase(fname);
+  }
+  return s;
+}
+
+void FaultFileSystem::Written(const std::string& file, uint64_t end) {
+  absl::MutexLock lock(&mu_);
+  Lengths& lengths = files_[file];
+  lengths.written = std::max(lengths.written, end);
+}
+
+void FaultFileSystem::Synced(const std::string& file) {
+  absl::MutexLock lock(&mu_);
+  Lengths& lengths = files_[file];
+  lengths.synced = lengths.written;
+}
+
+void FaultFileSystem::Tracked(const std::string& file, uint64_t durable_size) {
+  absl::MutexLock lock(&mu_);
+  files_[file] = Lengths{durable_size, durable_size};
+}
+
+bool FaultFileSystem::CopyDurableState(const std::string& from,
+                                       const std::string& to,
+                                       std::string* error) const {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  if (ec) {
+    *error = "create " + to + ": " + ec.message();
+    return false;
+  }
+  // Holding the lock: no write is recorded while the copy is taken.
+  absl::MutexLock lock(&mu_);
+  for (const fs::directory_entry& entry : fs::directory_iterator(from, ec)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string path = entry.path().string();
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)),
+                      std::istreambuf_iterator<char>());
+    if (in.bad()) {
+      *error = "read " + path;
+      return false;
+    }
+    auto it = files_.find(path);
+    if (it != files_.end() && it->second.synced < bytes.size()) {
+      bytes.resize(it->second.synced);
+    }
+    std::ofstream out(to + "/" + entry.path().filename().string(),
+                      std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) {
+      *error = "write into " + to;
+      return false;
+    }
+  }
+  if (ec) {
+    *error = "list " + from + ": " + ec.message();
+    return false;
+  }
+  return true;
 }
 
 }  // namespace ebb::testing

@@ -14,11 +14,19 @@
 //   fs->Arm({.op = FaultOp::kWrite, .after = 3, .no_space = true});
 //   ... the 4th write from now, and every one after it, fails ...
 //   fs->Heal();
+//
+// It also keeps track of how much of each file it wrote has been synced, so
+// that a test can take what a power cut at that moment would leave behind:
+// CopyDurableState copies a store's directory, each file cut to its synced
+// length (files this file system never wrote are copied whole). Simplified:
+// creations, renames and deletions are taken as durable at once (RocksDB
+// syncs the directory after them; this does not model losing them).
 
 #ifndef EBB_TESTS_FAULT_FS_H_
 #define EBB_TESTS_FAULT_FS_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,10 +71,20 @@ class FaultFileSystem : public rocksdb::FileSystemWrapper {
   int64_t injected() const;
   std::string first_injected_file() const;
 
+  // Copies the files of directory `from` into `to` (created), each cut to
+  // the length a power cut now would leave. False (with a message in *error)
+  // if a file cannot be read or written.
+  bool CopyDurableState(const std::string& from, const std::string& to,
+                        std::string* error) const;
+
   // Called by the file wrappers: the status the operation returns instead of
   // running, or nullopt to let it run.
   std::optional<rocksdb::IOStatus> Intercept(FaultOp op,
                                              const std::string& file);
+  // Called by the file wrappers after a write or sync went through.
+  void Written(const std::string& file, uint64_t end);
+  void Synced(const std::string& file);
+  void Tracked(const std::string& file, uint64_t durable_size);
 
   rocksdb::IOStatus NewSequentialFile(
       const std::string& fname, const rocksdb::FileOptions& options,
@@ -89,13 +107,25 @@ class FaultFileSystem : public rocksdb::FileSystemWrapper {
       const rocksdb::FileOptions& options,
       std::unique_ptr<rocksdb::FSWritableFile>* result,
       rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus RenameFile(const std::string& src,
+                               const std::string& target,
+                               const rocksdb::IOOptions& options,
+                               rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus DeleteFile(const std::string& fname,
+                               const rocksdb::IOOptions& options,
+                               rocksdb::IODebugContext* dbg) override;
 
  private:
+  struct Lengths {
+    uint64_t written = 0;
+    uint64_t synced = 0;
+  };
   mutable absl::Mutex mu_;
   std::optional<FaultPlan> plan_ ABSL_GUARDED_BY(mu_);
   int64_t seen_[3] ABSL_GUARDED_BY(mu_) = {0, 0, 0};
   int64_t injected_ ABSL_GUARDED_BY(mu_) = 0;
   std::string first_injected_file_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Lengths> files_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace ebb::testing

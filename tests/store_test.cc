@@ -6,8 +6,10 @@
 #include "lib/ebb/store.h"
 
 #include <climits>
+#include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -311,6 +313,9 @@ TEST_F(StoreTest, BadIdsAreInvalidArgumentWithExactMessages) {
        "append: tenant id is 257 bytes long; at most 256 are allowed"},
       {MakeMessage("acme", "\xff", "c", 1, T0()),
        "append: user id is not valid UTF-8 (bad byte at offset 0)"},
+      {MakeMessage("acme", "u", std::string(1 << 20, 'c'), 1, T0()),
+       "append: conversation id is 1048576 bytes long; at most 256 are "
+       "allowed"},
   };
   for (const Case& c : cases) {
     absl::Status s = store_->Append(c.message);
@@ -343,6 +348,20 @@ TEST_F(StoreTest, BadFieldsAreInvalidArgument) {
   bad_category.set_category(static_cast<v1::DataCategory>(77));
   EXPECT_EQ(store_->Append(bad_category).code(),
             absl::StatusCode::kInvalidArgument);
+  // Timestamps at the ends of int64 seconds, and nanos out of range.
+  for (const auto& [seconds, nanos] : std::vector<std::pair<int64_t, int32_t>>{
+           {std::numeric_limits<int64_t>::max(), 0},
+           {std::numeric_limits<int64_t>::min(), 0},
+           {absl::ToUnixSeconds(T0()), -1},
+           {absl::ToUnixSeconds(T0()), 1000000000}}) {
+    v1::Message m = MakeMessage("acme", "u", "c", 1, T0());
+    m.mutable_created_at()->set_seconds(seconds);
+    m.mutable_created_at()->set_nanos(nanos);
+    absl::Status s = store_->Append(m);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument)
+        << seconds << "s " << nanos << "ns: " << s;
+    EXPECT_THAT(s.message(), HasSubstr("created_at")) << s;
+  }
   v1::Message huge =
       MakeMessage("acme", "u", "c", 1, T0(), std::string(2 << 20, 'x'));
   absl::Status s = store_->Append(huge);

@@ -252,7 +252,11 @@ absl::Status Store::Impl::ValidateMessage(const v1::Message& m) const {
   if (!m.has_created_at()) {
     return absl::InvalidArgumentError("created_at is missing");
   }
-  EBB_RETURN_IF_ERROR(internal::FromProtoTimestamp(m.created_at()).status());
+  if (absl::Status s = internal::FromProtoTimestamp(m.created_at()).status();
+      !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("created_at: ", s.message()));
+  }
   EBB_RETURN_IF_ERROR(internal::ValidateUtf8("text", m.text()));
   for (const auto& [key, value] : m.metadata()) {
     EBB_RETURN_IF_ERROR(internal::ValidateUtf8("metadata key", key));

@@ -23,9 +23,13 @@ absl::Time MaxTimestamp() {
 
 absl::StatusOr<absl::Time> FromProtoTimestamp(
     const google::protobuf::Timestamp& ts) {
+  if (ts.nanos() < 0 || ts.nanos() > 999999999) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "timestamp {seconds: %d, nanos: %d} has nanos outside 0..999999999",
+        ts.seconds(), ts.nanos()));
+  }
   if (ts.seconds() < kMinTimestampSeconds ||
-      ts.seconds() > kMaxTimestampSeconds || ts.nanos() < 0 ||
-      ts.nanos() > 999999999) {
+      ts.seconds() > kMaxTimestampSeconds) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "timestamp {seconds: %d, nanos: %d} is outside 0001-01-01..9999-12-31",
         ts.seconds(), ts.nanos()));
