@@ -72,7 +72,9 @@
 // purge's worklist are also synced, so they survive a machine crash or power
 // cut; appends are synced only with Options::sync_writes. tests/crash kills
 // a process running a random mix of calls and checks exactly this against
-// what it acknowledged.
+// what it acknowledged; PowerCutTest (tests/fault_injection_test.cc) cuts
+// every file to its synced length after each step of a workload and checks
+// the machine-crash half.
 //
 // I/O errors
 // ----------
