@@ -18,8 +18,9 @@
 // ledger verifies and holds each acknowledged erasure exactly once; a last
 // purge completes and Verify finds nothing on disk.
 //
-// Seeded: EBB_CONCURRENCY_SEED (default 1) picks what each thread does; the
-// interleaving is up to the scheduler. Failures print the seed. Run it under
+// Seeded: EBB_CONCURRENCY_SEED (default 1) picks what each thread does, and
+// EBB_CONCURRENCY_RUNS runs that many seeds from there; the interleaving is
+// up to the scheduler. Failures print the seed. Run it under
 // --config=asan (CI) and --config=tsan (docs/crash-testing.md).
 
 #include <atomic>
@@ -258,8 +259,8 @@ absl::Time CreatedAt(const v1::Message& m) {
   return absl::FromUnixSeconds(m.created_at().seconds());
 }
 
-TEST(ConcurrencyTest, EveryKindOfCallerAtOnceKeepsTheInvariants) {
-  const uint64_t seed = Seed();
+// One run with `seed`; failures are reported through gtest.
+void RunEveryKindOfCallerAtOnce(uint64_t seed) {
   SCOPED_TRACE(absl::StrCat("EBB_CONCURRENCY_SEED=", seed));
   TempDir dir;
   auto clock = std::make_shared<ManualClock>(T0());
@@ -530,6 +531,18 @@ TEST(ConcurrencyTest, EveryKindOfCallerAtOnceKeepsTheInvariants) {
       static_cast<unsigned long long>(seed), shared.acknowledged().size(),
       live_messages, reads.load(), lists.load(), erasures.load(),
       policy_changes.load(), purges.load());
+}
+
+TEST(ConcurrencyTest, EveryKindOfCallerAtOnceKeepsTheInvariants) {
+  // EBB_CONCURRENCY_RUNS runs seeds from EBB_CONCURRENCY_SEED on (the stress
+  // target runs 10).
+  uint64_t runs = 1;
+  if (const char* env = std::getenv("EBB_CONCURRENCY_RUNS")) {
+    (void)absl::SimpleAtoi(env, &runs);
+  }
+  for (uint64_t i = 0; i < runs && !HasFailure(); ++i) {
+    RunEveryKindOfCallerAtOnce(Seed() + i);
+  }
 }
 
 }  // namespace
