@@ -493,28 +493,15 @@ void RunEveryKindOfCallerAtOnce(uint64_t seed) {
   absl::StatusOr<AuditVerification> verified = store.VerifyAudit();
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_TRUE(verified->ok) << verified->problem;
-  std::map<std::string, int> erase_records;
-  ASSERT_TRUE(store
-                  .ExportAudit([&](const v1::AuditRecord& r) {
-                    if (r.action() == v1::AUDIT_ERASE) {
-                      ++erase_records[r.request_id()];
-                    }
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  std::map<std::string, int> erase_records =
+      ::ebb::testing::AuditRecordsByRequest(store, v1::AUDIT_ERASE);
   for (const Erasure& e : erased) {
     EXPECT_EQ(erase_records[e.request_id], 1) << e.request_id;
   }
   EXPECT_EQ(erase_records.size(), erased.size());
 
   // One last purge leaves nothing expired or erased on disk.
-  absl::StatusOr<PurgeReport> purge = store.Purge(PurgeOptions());
-  ASSERT_TRUE(purge.ok()) << purge.status();
-  EXPECT_TRUE(purge->complete);
-  absl::StatusOr<VerifyReport> on_disk = store.Verify();
-  ASSERT_TRUE(on_disk.ok()) << on_disk.status();
-  EXPECT_TRUE(on_disk->findings.empty())
-      << on_disk->findings.size() << " expired or erased records on disk";
+  ::ebb::testing::ExpectPurgeLeavesNothingOnDisk(store, "");
   ASSERT_TRUE(store.Close().ok());
 
   // Enough happened at once for the run to mean something.

@@ -274,15 +274,8 @@ FaultRun RunWithFault(const FaultPlan& plan, bool arm_before_open) {
   EXPECT_TRUE(verified.ok() && verified->ok)
       << where << ": audit: "
       << (verified.ok() ? verified->problem : verified.status().ToString());
-  std::map<std::string, int> erase_records;
-  EXPECT_TRUE(store
-                  .ExportAudit([&](const v1::AuditRecord& r) {
-                    if (r.action() == v1::AUDIT_ERASE) {
-                      ++erase_records[r.request_id()];
-                    }
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  std::map<std::string, int> erase_records =
+      ::ebb::testing::AuditRecordsByRequest(store, v1::AUDIT_ERASE);
   for (int i = 0; i < n; ++i) {
     if (steps[i].kind != Step::kErase) continue;
     const int records = erase_records[absl::StrCat("req-", i)];
@@ -294,12 +287,8 @@ FaultRun RunWithFault(const FaultPlan& plan, bool arm_before_open) {
     }
   }
 
-  absl::StatusOr<PurgeReport> purge = store.Purge(PurgeOptions());
-  EXPECT_TRUE(purge.ok() && purge->complete)
-      << where << ": last purge: " << purge.status();
-  absl::StatusOr<VerifyReport> on_disk = store.Verify();
-  EXPECT_TRUE(on_disk.ok() && on_disk->findings.empty())
-      << where << ": expired or erased records left on disk";
+  ::ebb::testing::ExpectPurgeLeavesNothingOnDisk(store,
+                                                 absl::StrCat(where, ": "));
   EXPECT_TRUE(store.Close().ok());
   return run;
 }
@@ -478,11 +467,8 @@ void PowerCutAfterEachStep(bool sync_writes) {
     }
     absl::StatusOr<AuditVerification> verified = (*reopened)->VerifyAudit();
     EXPECT_TRUE(verified.ok() && verified->ok) << where << ": audit";
-    absl::StatusOr<PurgeReport> purge = (*reopened)->Purge(PurgeOptions());
-    EXPECT_TRUE(purge.ok() && purge->complete) << where << ": purge";
-    absl::StatusOr<VerifyReport> on_disk = (*reopened)->Verify();
-    EXPECT_TRUE(on_disk.ok() && on_disk->findings.empty())
-        << where << ": expired or erased records on disk";
+    ::ebb::testing::ExpectPurgeLeavesNothingOnDisk(**reopened,
+                                                   absl::StrCat(where, ": "));
     EXPECT_TRUE((*reopened)->Close().ok());
     if (::testing::Test::HasFailure()) break;
   }

@@ -245,4 +245,32 @@ bool AnyFileContains(const std::string& path, const std::string& needle) {
   return false;
 }
 
+std::map<std::string, int> AuditRecordsByRequest(Store& store,
+                                                 v1::AuditAction action) {
+  std::map<std::string, int> records;
+  const absl::Status s = store.ExportAudit([&](const v1::AuditRecord& r) {
+    if (r.action() == action) ++records[r.request_id()];
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << "export audit: " << s;
+  return records;
+}
+
+VerifyReport ExpectPurgeLeavesNothingOnDisk(Store& store,
+                                            const std::string& where) {
+  absl::StatusOr<PurgeReport> purge = store.Purge(PurgeOptions());
+  EXPECT_TRUE(purge.ok()) << where << "purge: " << purge.status();
+  if (purge.ok()) EXPECT_TRUE(purge->complete) << where << "purge incomplete";
+  absl::StatusOr<VerifyReport> on_disk = store.Verify();
+  EXPECT_TRUE(on_disk.ok()) << where << "verify: " << on_disk.status();
+  if (!on_disk.ok()) return VerifyReport();
+  EXPECT_TRUE(on_disk->findings.empty())
+      << where << on_disk->findings.size()
+      << " expired or erased records on disk, the first in "
+      << on_disk->findings[0].file << ": " << on_disk->findings[0].tenant << "/"
+      << on_disk->findings[0].conversation << " seq "
+      << on_disk->findings[0].seq << " " << on_disk->findings[0].problem;
+  return *std::move(on_disk);
+}
+
 }  // namespace ebb::testing

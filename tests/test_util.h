@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,7 @@
 #include "ebb/v1/message.pb.h"
 #include "lib/ebb/clock.h"
 #include "lib/ebb/options.h"
+#include "lib/ebb/store.h"
 
 namespace ebb::testing {
 
@@ -99,6 +101,17 @@ class ChildProcess {
 // True if any file under `path` contains `needle` (a raw byte search of SSTs,
 // WAL and logs).
 bool AnyFileContains(const std::string& path, const std::string& needle);
+
+// How many records of `action` the store's audit ledger holds, by request id.
+// Adds a test failure if the ledger cannot be read.
+std::map<std::string, int> AuditRecordsByRequest(Store& store,
+                                                 v1::AuditAction action);
+
+// Runs a purge and Verify, and expects the purge to complete and Verify to
+// find nothing expired or erased on disk. `where` prefixes failures. Returns
+// Verify's report (empty if it failed).
+VerifyReport ExpectPurgeLeavesNothingOnDisk(Store& store,
+                                            const std::string& where);
 
 }  // namespace ebb::testing
 

@@ -250,18 +250,10 @@ void KillAndCheck(uint64_t seed) {
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_TRUE(verified->ok) << "first bad record " << verified->first_bad_seq
                             << ": " << verified->problem;
-  std::map<std::string, int> erase_records, pending_records;
-  ASSERT_TRUE(store
-                  .ExportAudit([&](const v1::AuditRecord& r) {
-                    if (r.action() == v1::AUDIT_ERASE) {
-                      ++erase_records[r.request_id()];
-                    }
-                    if (r.action() == v1::AUDIT_ERASE_PENDING) {
-                      ++pending_records[r.request_id()];
-                    }
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  std::map<std::string, int> erase_records =
+      ::ebb::testing::AuditRecordsByRequest(store, v1::AUDIT_ERASE);
+  std::map<std::string, int> pending_records =
+      ::ebb::testing::AuditRecordsByRequest(store, v1::AUDIT_ERASE_PENDING);
   for (int e = 0; e <= child.last_begun; ++e) {
     if (ops[e].kind != OpKind::kEraseConversation &&
         ops[e].kind != OpKind::kEraseUser) {
@@ -278,17 +270,9 @@ void KillAndCheck(uint64_t seed) {
 
   // A purge after the crash completes, and nothing expired or erased is left
   // on disk.
-  absl::StatusOr<PurgeReport> purge = store.Purge(PurgeOptions());
-  ASSERT_TRUE(purge.ok()) << purge.status();
-  EXPECT_TRUE(purge->complete);
-  absl::StatusOr<VerifyReport> on_disk = store.Verify();
-  ASSERT_TRUE(on_disk.ok()) << on_disk.status();
-  EXPECT_TRUE(on_disk->findings.empty())
-      << on_disk->findings.size() << " expired or erased records on disk, "
-      << "the first in " << on_disk->findings[0].file << ": "
-      << on_disk->findings[0].tenant << "/" << on_disk->findings[0].conversation
-      << " seq " << on_disk->findings[0].seq << " "
-      << on_disk->findings[0].problem;
+  const VerifyReport on_disk_report =
+      ::ebb::testing::ExpectPurgeLeavesNothingOnDisk(store, "");
+  const VerifyReport* on_disk = &on_disk_report;
   if (!on_disk->findings.empty()) {
     // The history of the first finding's conversation, to debug from.
     const VerifyFinding& f = on_disk->findings[0];
