@@ -38,7 +38,7 @@ if [ "$fuzz_seconds" != 0 ]; then
   status=${PIPESTATUS[0]}
   set -e
   [ "$status" -eq 0 ] || rc=$status
-  fuzz_passed=$(grep -c ': no failure$' "$log.fuzz" || true)
+  fuzz_passed=$(grep -cE '^fuzz: [^ ]+: .*, no failure$' "$log.fuzz" || true)
   fuzz_failed=$(grep -cE '^fuzz: [^ ]+: (FAILED|no such target)' "$log.fuzz" || true)
   # A build failure prints no target lines: count it as one failure.
   if [ "$status" -ne 0 ] && [ "$fuzz_failed" -eq 0 ]; then fuzz_failed=1; fi

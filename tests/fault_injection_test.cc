@@ -52,6 +52,20 @@ Options FaultOptions(std::shared_ptr<ManualClock> clock) {
   return options;
 }
 
+// A store directory on a FaultFileSystem, and the clock its stores use.
+struct FaultyDisk {
+  TempDir dir;
+  std::shared_ptr<FaultFileSystem> fs = std::make_shared<FaultFileSystem>();
+  std::unique_ptr<rocksdb::Env> env = FaultFileSystem::NewEnv(fs);
+  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>(T0());
+
+  absl::StatusOr<std::unique_ptr<Store>> Open(bool sync_writes = false) {
+    Options options = FaultOptions(clock);
+    options.sync_writes = sync_writes;
+    return StoreTestingHooks::OpenWithEnv(options, dir.path(), env.get());
+  }
+};
+
 // The workload: each step is one call, applied in order at its own time.
 struct Step {
   enum Kind { kAppend, kSetPolicy, kErase, kPurge, kCompact } kind;
@@ -209,16 +223,14 @@ struct FaultRun {
 FaultRun RunWithFault(const FaultPlan& plan, bool arm_before_open) {
   const std::vector<Step> steps = Workload();
   const int n = static_cast<int>(steps.size());
-  TempDir dir;
-  auto fs = std::make_shared<FaultFileSystem>();
-  std::unique_ptr<rocksdb::Env> env = FaultFileSystem::NewEnv(fs);
-  auto clock = std::make_shared<ManualClock>(T0());
+  FaultyDisk disk;
+  const TempDir& dir = disk.dir;
+  std::shared_ptr<FaultFileSystem> fs = disk.fs;
+  std::shared_ptr<ManualClock> clock = disk.clock;
   if (arm_before_open) fs->Arm(plan);
   FaultRun run;
   {
-    absl::StatusOr<std::unique_ptr<Store>> store =
-        StoreTestingHooks::OpenWithEnv(FaultOptions(clock), dir.path(),
-                                       env.get());
+    absl::StatusOr<std::unique_ptr<Store>> store = disk.Open();
     if (!store.ok()) {
       ExpectFaultError(store.status(), "open");
     } else {
@@ -296,12 +308,10 @@ FaultRun RunWithFault(const FaultPlan& plan, bool arm_before_open) {
 // Counts each kind of operation in a run without faults, so the sweeps can
 // spread their fault points over all of it.
 int64_t OperationsInCleanRun(FaultOp op) {
-  TempDir dir;
-  auto fs = std::make_shared<FaultFileSystem>();
-  std::unique_ptr<rocksdb::Env> env = FaultFileSystem::NewEnv(fs);
-  auto clock = std::make_shared<ManualClock>(T0());
-  absl::StatusOr<std::unique_ptr<Store>> store = StoreTestingHooks::OpenWithEnv(
-      FaultOptions(clock), dir.path(), env.get());
+  FaultyDisk disk;
+  std::shared_ptr<FaultFileSystem> fs = disk.fs;
+  std::shared_ptr<ManualClock> clock = disk.clock;
+  absl::StatusOr<std::unique_ptr<Store>> store = disk.Open();
   EXPECT_TRUE(store.ok()) << store.status();
   if (!store.ok()) return 0;
   const std::vector<Step> steps = Workload();
@@ -358,20 +368,17 @@ TEST(FaultInjectionTest, SyncErrorsAnywhereLeaveAConsistentStore) {
 }
 
 TEST(FaultInjectionTest, ReadErrorsAreReportedNotHidden) {
-  TempDir dir;
-  auto fs = std::make_shared<FaultFileSystem>();
-  std::unique_ptr<rocksdb::Env> env = FaultFileSystem::NewEnv(fs);
-  auto clock = std::make_shared<ManualClock>(T0());
-  absl::StatusOr<std::unique_ptr<Store>> store = StoreTestingHooks::OpenWithEnv(
-      FaultOptions(clock), dir.path(), env.get());
+  FaultyDisk disk;
+  std::shared_ptr<FaultFileSystem> fs = disk.fs;
+  std::shared_ptr<ManualClock> clock = disk.clock;
+  absl::StatusOr<std::unique_ptr<Store>> store = disk.Open();
   ASSERT_TRUE(store.ok()) << store.status();
   const std::vector<Step> steps = Workload();
   ASSERT_TRUE(Apply(**store, *clock, steps[0], 0).ok());
   ASSERT_TRUE((*store)->CompactAll().ok());  // the messages now live in SSTs
   // A fresh open, so that nothing is cached in memory.
   ASSERT_TRUE((*store)->Close().ok());
-  store = StoreTestingHooks::OpenWithEnv(FaultOptions(clock), dir.path(),
-                                         env.get());
+  store = disk.Open();
   ASSERT_TRUE(store.ok()) << store.status();
 
   FaultPlan plan;
@@ -422,14 +429,11 @@ TEST(FaultInjectionTest, FaultsDuringCreationLeaveAStoreThatOpens) {
 // nothing erased or expired may come back.
 void PowerCutAfterEachStep(bool sync_writes) {
   const std::vector<Step> steps = Workload();
-  TempDir dir;
-  auto fs = std::make_shared<FaultFileSystem>();
-  std::unique_ptr<rocksdb::Env> env = FaultFileSystem::NewEnv(fs);
-  auto clock = std::make_shared<ManualClock>(T0());
-  Options options = FaultOptions(clock);
-  options.sync_writes = sync_writes;
-  absl::StatusOr<std::unique_ptr<Store>> store =
-      StoreTestingHooks::OpenWithEnv(options, dir.path(), env.get());
+  FaultyDisk disk;
+  const TempDir& dir = disk.dir;
+  std::shared_ptr<FaultFileSystem> fs = disk.fs;
+  std::shared_ptr<ManualClock> clock = disk.clock;
+  absl::StatusOr<std::unique_ptr<Store>> store = disk.Open(sync_writes);
   ASSERT_TRUE(store.ok()) << store.status();
   int lost_batches = 0;
   for (int i = 0; i < static_cast<int>(steps.size()); ++i) {

@@ -260,7 +260,9 @@ VerifyReport ExpectPurgeLeavesNothingOnDisk(Store& store,
                                             const std::string& where) {
   absl::StatusOr<PurgeReport> purge = store.Purge(PurgeOptions());
   EXPECT_TRUE(purge.ok()) << where << "purge: " << purge.status();
-  if (purge.ok()) EXPECT_TRUE(purge->complete) << where << "purge incomplete";
+  if (purge.ok()) {
+    EXPECT_TRUE(purge->complete) << where << "purge incomplete";
+  }
   absl::StatusOr<VerifyReport> on_disk = store.Verify();
   EXPECT_TRUE(on_disk.ok()) << where << "verify: " << on_disk.status();
   if (!on_disk.ok()) return VerifyReport();
