@@ -886,6 +886,19 @@ absl::Status Store::Impl::CompactAll() {
 
 namespace {
 
+// True if none of `handles`' column families of `db` holds a key.
+absl::StatusOr<bool> HoldsNoKey(
+    rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+  for (rocksdb::ColumnFamilyHandle* cf : handles) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), cf));
+    it->SeekToFirst();
+    EBB_RETURN_IF_ERROR(ToAbslStatus(it->status(), "open: check for data"));
+    if (it->Valid()) return false;
+  }
+  return true;
+}
+
 // True if the database at `path` (with column families `families`) holds no
 // key, checked read-only.
 absl::StatusOr<bool> HoldsNothingReadOnly(
@@ -903,33 +916,17 @@ absl::StatusOr<bool> HoldsNothingReadOnly(
       rocksdb::DB::OpenForReadOnly(options, path, descriptors, &handles, &raw),
       absl::StrCat("open: inspect \"", path, "\"")));
   std::unique_ptr<rocksdb::DB> db(raw);
-  bool empty = true;
-  absl::Status status;
+  absl::StatusOr<bool> empty = HoldsNoKey(db.get(), handles);
   for (rocksdb::ColumnFamilyHandle* cf : handles) {
-    if (empty && status.ok()) {
-      std::unique_ptr<rocksdb::Iterator> it(
-          db->NewIterator(rocksdb::ReadOptions(), cf));
-      it->SeekToFirst();
-      status = ToAbslStatus(it->status(), "open: inspect");
-      empty = !it->Valid();
-    }
     db->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
   }
-  EBB_RETURN_IF_ERROR(status);
   return empty;
 }
 
 }  // namespace
 
 absl::StatusOr<bool> Store::Impl::HoldsNothing() {
-  for (rocksdb::ColumnFamilyHandle* cf : handles_) {
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->NewIterator(rocksdb::ReadOptions(), cf));
-    it->SeekToFirst();
-    EBB_RETURN_IF_ERROR(ToAbslStatus(it->status(), "open: check for data"));
-    if (it->Valid()) return false;
-  }
-  return true;
+  return HoldsNoKey(db_.get(), handles_);
 }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
