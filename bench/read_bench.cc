@@ -15,6 +15,9 @@
 // Each iteration reads one conversation picked at random (fixed seed, the same
 // sequence for every benchmark). Variants:
 // - BM_ReadEbb: the public API. Returns parsed v1::Message objects.
+// - BM_ReadEbbSerialized: Store::ReadConversationSerialized, the same messages
+//   as the serialized bytes they were stored as (no parsing), like the raw
+//   scan's values.
 // - BM_ReadRawScan: the baseline. Seek + Next while the prefix matches, copying
 //   key and value into std::strings.
 // - BM_ReadRawScanParse: the baseline plus ParseFromString of each value into a
@@ -155,8 +158,17 @@ class ReadFixture {
                             ref.tenant, ref.conversation, got->size(),
                             raw_got.size(), ref.length));
       }
+      absl::StatusOr<std::vector<std::string>> serialized =
+          store().ReadConversationSerialized(ref.tenant, ref.conversation);
+      if (!serialized.ok()) Die(serialized.status().ToString());
+      if (serialized->size() != got->size()) {
+        Die(absl::StrFormat("%s/%s: ebb read %d, serialized read %d",
+                            ref.tenant, ref.conversation, got->size(),
+                            serialized->size()));
+      }
       for (size_t i = 0; i < got->size(); ++i) {
-        if ((*got)[i].SerializeAsString() != raw_got[i].second) {
+        if ((*got)[i].SerializeAsString() != raw_got[i].second ||
+            (*serialized)[i] != raw_got[i].second) {
           Die(absl::StrCat(ref.tenant, "/", ref.conversation,
                            ": ebb and raw disagree at message ", i));
         }
@@ -217,6 +229,18 @@ void BM_ReadEbb(benchmark::State& state) {
       });
 }
 
+void BM_ReadEbbSerialized(benchmark::State& state) {
+  RunReads(
+      state,
+      [](ReadFixture& f, const ConversationRef& ref) -> absl::StatusOr<size_t> {
+        absl::StatusOr<std::vector<std::string>> got =
+            f.store().ReadConversationSerialized(ref.tenant, ref.conversation);
+        if (!got.ok()) return got.status();
+        benchmark::DoNotOptimize(got->data());
+        return got->size();
+      });
+}
+
 void BM_ReadRawScan(benchmark::State& state) {
   RunReads(
       state,
@@ -246,6 +270,7 @@ void BM_ReadRawScanParse(benchmark::State& state) {
 }
 
 BENCHMARK(BM_ReadEbb)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_ReadEbbSerialized)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_ReadRawScan)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_ReadRawScanParse)->Unit(benchmark::kMicrosecond)->UseRealTime();
 

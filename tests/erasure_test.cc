@@ -77,7 +77,7 @@ class ErasureTest : public ::testing::Test {
 
   size_t Count(const std::string& tenant, const std::string& conversation) {
     absl::StatusOr<std::vector<v1::Message>> read =
-        store_->ReadConversation(tenant, conversation);
+        testing::ReadBothWays(*store_, tenant, conversation);
     EXPECT_TRUE(read.ok()) << read.status();
     return read.ok() ? read->size() : 0;
   }
@@ -403,7 +403,7 @@ TEST_F(ErasureTest, PendingErasureSparesMessagesAppendedAfterItsCutoff) {
   ASSERT_TRUE(
       store_->ClearHold("acme", v1::SCOPE_CONVERSATION, "c1", "legal").ok());
   absl::StatusOr<std::vector<v1::Message>> read =
-      store_->ReadConversation("acme", "c1");
+      testing::ReadBothWays(*store_, "acme", "c1");
   ASSERT_TRUE(read.ok());
   ASSERT_THAT(*read, SizeIs(1));
   EXPECT_EQ((*read)[0].seq(), 10u);

@@ -152,7 +152,7 @@ std::map<std::string, std::vector<std::string>> View(Store& store) {
   for (int c = 0; c < 12; ++c) {
     const std::string id = absl::StrCat("c", c);
     absl::StatusOr<std::vector<v1::Message>> read =
-        store.ReadConversation(TenantOf(c), id);
+        testing::ReadBothWays(store, TenantOf(c), id);
     EXPECT_TRUE(read.ok()) << read.status();
     if (!read.ok()) continue;
     for (const v1::Message& m : *read) {

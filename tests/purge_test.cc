@@ -71,7 +71,7 @@ class PurgeTest : public ::testing::Test {
 
   size_t Count(const std::string& tenant, const std::string& conversation) {
     absl::StatusOr<std::vector<v1::Message>> read =
-        store_->ReadConversation(tenant, conversation);
+        testing::ReadBothWays(*store_, tenant, conversation);
     EXPECT_TRUE(read.ok()) << read.status();
     return read.ok() ? read->size() : 0;
   }

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <iterator>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "rocksdb/merge_operator.h"
@@ -243,6 +245,30 @@ bool AnyFileContains(const std::string& path, const std::string& needle) {
     if (bytes.find(needle) != std::string::npos) return true;
   }
   return false;
+}
+
+absl::StatusOr<std::vector<v1::Message>> ReadBothWays(
+    Store& store, const std::string& tenant, const std::string& conversation) {
+  absl::StatusOr<std::vector<v1::Message>> read =
+      store.ReadConversation(tenant, conversation);
+  absl::StatusOr<std::vector<std::string>> serialized =
+      store.ReadConversationSerialized(tenant, conversation);
+  const std::string where =
+      absl::StrCat("conversation \"", conversation, "\" of \"", tenant, "\"");
+  EXPECT_EQ(read.status(), serialized.status()) << where;
+  if (!read.ok() || !serialized.ok()) return read;
+  EXPECT_EQ(read->size(), serialized->size()) << where;
+  for (size_t i = 0; i < std::min(read->size(), serialized->size()); ++i) {
+    v1::Message parsed;
+    EXPECT_TRUE(parsed.ParseFromString((*serialized)[i]))
+        << where << ", message " << i;
+    EXPECT_TRUE(
+        google::protobuf::util::MessageDifferencer::Equals(parsed, (*read)[i]))
+        << where << ", message " << i
+        << ":\n  serialized: " << parsed.ShortDebugString()
+        << "\n  parsed:     " << (*read)[i].ShortDebugString();
+  }
+  return read;
 }
 
 std::map<std::string, int> AuditRecordsByRequest(Store& store,

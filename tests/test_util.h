@@ -107,6 +107,13 @@ bool AnyFileContains(const std::string& path, const std::string& needle);
 std::map<std::string, int> AuditRecordsByRequest(Store& store,
                                                  v1::AuditAction action);
 
+// ReadConversation, after checking that ReadConversationSerialized returns
+// the same messages in the same order as serialized bytes (adding a test
+// failure where they differ), so every test that reads a conversation this way
+// holds both read forms to the same rules.
+absl::StatusOr<std::vector<v1::Message>> ReadBothWays(
+    Store& store, const std::string& tenant, const std::string& conversation);
+
 // Runs a purge and Verify, and expects the purge to complete and Verify to
 // find nothing expired or erased on disk. `where` prefixes failures. Returns
 // Verify's report (empty if it failed).

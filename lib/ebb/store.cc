@@ -481,15 +481,16 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<v1::Message>> Store::Impl::ReadConversation(
-    absl::string_view tenant, absl::string_view conversation) {
-  EBB_RETURN_IF_ERROR(CheckOpen("read conversation"));
+template <typename Visit>
+absl::StatusOr<size_t> Store::Impl::VisitConversation(
+    absl::string_view tenant, absl::string_view conversation,
+    absl::string_view operation, uint64_t* undecodable, Visit&& visit) {
+  EBB_RETURN_IF_ERROR(CheckOpen(operation));
   EBB_RETURN_IF_ERROR(internal::ValidateId("tenant id", tenant));
   EBB_RETURN_IF_ERROR(internal::ValidateId("conversation id", conversation));
   const RetentionState::View view = state_->Observe();
-  std::vector<v1::Message> out;
   const std::optional<TenantNumber> number = view.snapshot->FindTenant(tenant);
-  if (!number.has_value()) return out;
+  if (!number.has_value()) return 0;
   const CategoryCutoffs cutoffs = view.snapshot->CutoffsFor(tenant, view.now);
   // Restricted users and erasures pending under a hold hide messages.
   const internal::TenantProtections* protections =
@@ -508,7 +509,7 @@ absl::StatusOr<std::vector<v1::Message>> Store::Impl::ReadConversation(
     const std::string prefix =
         internal::ConversationBucketsPrefix(*number, conversation);
     EBB_RETURN_IF_ERROR(ScanPrefix(
-        index_cf(), prefix, "read conversation: index",
+        index_cf(), prefix, absl::StrCat(operation, ": index"),
         [&](absl::string_view key, absl::string_view value) {
           auto parts = internal::ParseConversationBucketKey(key, prefix.size());
           if (!parts.has_value()) return;
@@ -526,44 +527,109 @@ absl::StatusOr<std::vector<v1::Message>> Store::Impl::ReadConversation(
       buckets.push_back(entry.bucket);
     }
   }
-
-  uint64_t undecodable = 0;
-  out.reserve(32);
+  const std::string messages_operation = absl::StrCat(operation, ": messages");
   for (ExpiryBucket bucket : buckets) {
     EBB_RETURN_IF_ERROR(ScanLiveMessages(
-        *number, conversation, bucket, cutoffs, "read conversation: messages",
-        &undecodable, [&](absl::string_view value, const RecordHeader& header) {
+        *number, conversation, bucket, cutoffs, messages_operation, undecodable,
+        [&](absl::string_view key, absl::string_view value,
+            const RecordHeader& header) {
+          // The key ends in the seq (key_codec.h).
+          const uint64_t seq = absl::big_endian::Load64(
+              key.data() + key.size() - sizeof(uint64_t));
+          visit(seq, value, header, protections);
+        }));
+  }
+  return buckets.size();
+}
+
+namespace {
+
+// Puts messages read from several buckets, each bucket's in seq order, in seq
+// order. Buckets were visited in ascending order, so after a stable sort the
+// first of two versions of one seq is the one with the earlier expiry day,
+// which is the one kept.
+template <typename T, typename SeqOf>
+void MergeBuckets(size_t buckets, SeqOf seq_of, std::vector<T>* out) {
+  if (buckets <= 1) return;
+  std::stable_sort(out->begin(), out->end(), [&](const T& a, const T& b) {
+    return seq_of(a) < seq_of(b);
+  });
+  out->erase(std::unique(out->begin(), out->end(),
+                         [&](const T& a, const T& b) {
+                           return seq_of(a) == seq_of(b);
+                         }),
+             out->end());
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<v1::Message>> Store::Impl::ReadConversation(
+    absl::string_view tenant, absl::string_view conversation) {
+  std::vector<v1::Message> out;
+  out.reserve(32);
+  uint64_t undecodable = 0;
+  absl::StatusOr<size_t> buckets = VisitConversation(
+      tenant, conversation, "read conversation", &undecodable,
+      [&](uint64_t, absl::string_view value, const RecordHeader& header,
+          const internal::TenantProtections* protections) {
+        absl::StatusOr<v1::Message> message =
+            internal::DecodeMessageRecord(value);
+        if (!message.ok()) {
+          ++undecodable;
+          return;
+        }
+        if (protections != nullptr &&
+            protections->HidesMessage(conversation, message->user(),
+                                      header.created_at_micros)) {
+          return;
+        }
+        out.push_back(*std::move(message));
+      });
+  CountUndecodable(undecodable);
+  if (!buckets.ok()) return buckets.status();
+  MergeBuckets(
+      *buckets, [](const v1::Message& m) { return m.seq(); }, &out);
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>>
+Store::Impl::ReadConversationSerialized(absl::string_view tenant,
+                                        absl::string_view conversation) {
+  struct Serialized {
+    uint64_t seq;
+    std::string bytes;
+  };
+  std::vector<Serialized> read;
+  read.reserve(32);
+  uint64_t undecodable = 0;
+  absl::StatusOr<size_t> buckets = VisitConversation(
+      tenant, conversation, "read conversation", &undecodable,
+      [&](uint64_t seq, absl::string_view value, const RecordHeader& header,
+          const internal::TenantProtections* protections) {
+        // Only a tenant with restricted users or held erasures makes a read
+        // look at the message's user, and so parse it.
+        if (protections != nullptr) {
           absl::StatusOr<v1::Message> message =
               internal::DecodeMessageRecord(value);
           if (!message.ok()) {
             ++undecodable;
             return;
           }
-          if (protections != nullptr &&
-              protections->HidesMessage(conversation, message->user(),
+          if (protections->HidesMessage(conversation, message->user(),
                                         header.created_at_micros)) {
             return;
           }
-          out.push_back(*std::move(message));
-        }));
-  }
-  if (undecodable > 0) {
-    reads_skipped_undecodable_.fetch_add(undecodable,
-                                         std::memory_order_relaxed);
-  }
-  // One bucket's messages come in key order, which is seq order. From several,
-  // merge: buckets were visited in ascending order, so after a stable sort the
-  // first of two versions of one seq is the one with the earlier expiry day.
-  if (buckets.size() <= 1) return out;
-  std::stable_sort(out.begin(), out.end(),
-                   [](const v1::Message& a, const v1::Message& b) {
-                     return a.seq() < b.seq();
-                   });
-  out.erase(std::unique(out.begin(), out.end(),
-                        [](const v1::Message& a, const v1::Message& b) {
-                          return a.seq() == b.seq();
-                        }),
-            out.end());
+        }
+        read.push_back(
+            {seq, std::string(value.substr(internal::kRecordHeaderSize))});
+      });
+  CountUndecodable(undecodable);
+  if (!buckets.ok()) return buckets.status();
+  MergeBuckets(
+      *buckets, [](const Serialized& s) { return s.seq; }, &read);
+  std::vector<std::string> out;
+  out.reserve(read.size());
+  for (Serialized& s : read) out.push_back(std::move(s.bytes));
   return out;
 }
 
@@ -618,7 +684,7 @@ absl::StatusOr<std::vector<ConversationInfo>> Store::Impl::ListConversations(
     EBB_RETURN_IF_ERROR(ScanLiveMessages(
         *number, candidate.conversation, candidate.bucket, cutoffs,
         "list conversations: messages", &undecodable,
-        [&](absl::string_view, const RecordHeader& header) {
+        [&](absl::string_view, absl::string_view, const RecordHeader& header) {
           if (protections != nullptr &&
               protections->HidesMessage(candidate.conversation, user,
                                         header.created_at_micros)) {
@@ -635,10 +701,7 @@ absl::StatusOr<std::vector<ConversationInfo>> Store::Impl::ListConversations(
       out.push_back({candidate.conversation, *last});
     }
   }
-  if (undecodable > 0) {
-    reads_skipped_undecodable_.fetch_add(undecodable,
-                                         std::memory_order_relaxed);
-  }
+  CountUndecodable(undecodable);
   return out;
 }
 
@@ -1194,6 +1257,11 @@ absl::Status Store::AppendBatch(absl::Span<const v1::Message> messages) {
 absl::StatusOr<std::vector<v1::Message>> Store::ReadConversation(
     absl::string_view tenant, absl::string_view conversation) {
   return impl_->ReadConversation(tenant, conversation);
+}
+
+absl::StatusOr<std::vector<std::string>> Store::ReadConversationSerialized(
+    absl::string_view tenant, absl::string_view conversation) {
+  return impl_->ReadConversationSerialized(tenant, conversation);
 }
 
 absl::StatusOr<std::vector<ConversationInfo>> Store::ListConversations(

@@ -439,6 +439,23 @@ class Store {
   absl::StatusOr<std::vector<v1::Message>> ReadConversation(
       absl::string_view tenant, absl::string_view conversation);
 
+  // The same messages as ReadConversation, in the same order and under the
+  // same rules (expiry, erasures, holds, restrictions), each as the serialized
+  // ebb.v1.Message bytes it was stored as, without parsing them: for callers
+  // that pass messages on as bytes (a gRPC bytes field, a cache) and would
+  // otherwise parse only to serialize again. Parsing is about a quarter of a
+  // ReadConversation (bench/README.md).
+  //
+  // Because the bytes are not parsed, a message whose stored protobuf is
+  // damaged but whose 10-byte header is intact comes back as stored, where
+  // ReadConversation skips it and counts it in
+  // StoreStats::reads_skipped_undecodable. (RocksDB's block checksums catch
+  // damage on disk first.) Messages of a tenant with a restricted user or an
+  // erasure pending under a hold are parsed, to learn their user, and then
+  // behave as in ReadConversation. Errors as ReadConversation.
+  absl::StatusOr<std::vector<std::string>> ReadConversationSerialized(
+      absl::string_view tenant, absl::string_view conversation);
+
   // The user's conversations that still have an unexpired message, sorted by
   // conversation id. Empty for an unknown tenant or user. InvalidArgument for
   // an invalid id.

@@ -222,6 +222,8 @@ class Store::Impl {
   absl::Status AppendBatch(absl::Span<const v1::Message> messages, bool single);
   absl::StatusOr<std::vector<v1::Message>> ReadConversation(
       absl::string_view tenant, absl::string_view conversation);
+  absl::StatusOr<std::vector<std::string>> ReadConversationSerialized(
+      absl::string_view tenant, absl::string_view conversation);
   absl::StatusOr<std::vector<ConversationInfo>> ListConversations(
       absl::string_view tenant, absl::string_view user);
   absl::StatusOr<TenantPolicy> SetPolicy(absl::string_view tenant,
@@ -462,7 +464,26 @@ class Store::Impl {
   // Registers tenants not yet in the snapshot; returns the view to use.
   absl::StatusOr<RetentionState::View> EnsureTenants(
       const std::vector<absl::string_view>& tenants);
-  // Calls fn(value, header) for each message of `conversation` in `bucket`
+  // What both ReadConversation forms share: checks the ids, finds the
+  // conversation's buckets, and calls visit(seq, value, header, protections)
+  // for each message no expiry hides, bucket by bucket, each bucket's in seq
+  // order. `protections` is null unless the tenant has restricted users or
+  // held erasures, which the caller must then apply (HidesMessage needs the
+  // message's user). Returns how many buckets were read: messages from more
+  // than one need merging by seq. Undecodable headers are counted in
+  // *undecodable.
+  template <typename Visit>
+  absl::StatusOr<size_t> VisitConversation(absl::string_view tenant,
+                                           absl::string_view conversation,
+                                           absl::string_view operation,
+                                           uint64_t* undecodable,
+                                           Visit&& visit);
+  void CountUndecodable(uint64_t n) {
+    if (n > 0) {
+      reads_skipped_undecodable_.fetch_add(n, std::memory_order_relaxed);
+    }
+  }
+  // Calls fn(key, value, header) for each message of `conversation` in `bucket`
   // that has not expired under `cutoffs`: the one place reads apply the expiry
   // rule to messages. Messages whose header cannot be decoded are skipped and
   // counted in *undecodable.
@@ -544,18 +565,18 @@ absl::Status Store::Impl::ScanLiveMessages(
     TenantNumber tenant, absl::string_view conversation, ExpiryBucket bucket,
     const CategoryCutoffs& cutoffs, absl::string_view operation,
     uint64_t* undecodable, Fn&& fn) const {
-  return ScanPrefix(messages_cf(),
-                    internal::MessageKeyPrefix(bucket, tenant, conversation),
-                    operation, [&](absl::string_view, absl::string_view value) {
-                      std::optional<RecordHeader> header =
-                          internal::DecodeRecordHeader(value);
-                      if (!header.has_value()) {
-                        ++*undecodable;
-                        return;
-                      }
-                      if (internal::IsExpired(cutoffs, *header)) return;
-                      fn(value, *header);
-                    });
+  return ScanPrefix(
+      messages_cf(), internal::MessageKeyPrefix(bucket, tenant, conversation),
+      operation, [&](absl::string_view key, absl::string_view value) {
+        std::optional<RecordHeader> header =
+            internal::DecodeRecordHeader(value);
+        if (!header.has_value()) {
+          ++*undecodable;
+          return;
+        }
+        if (internal::IsExpired(cutoffs, *header)) return;
+        fn(key, value, *header);
+      });
 }
 
 }  // namespace ebb
