@@ -24,6 +24,7 @@
 #include "lib/ebb/internal/expiry.h"
 #include "lib/ebb/internal/expiry_file_stats.h"
 #include "lib/ebb/internal/index_write_cache.h"
+#include "lib/ebb/internal/insert_hint.h"
 #include "lib/ebb/internal/key_codec.h"
 #include "lib/ebb/internal/max_created_at_merge.h"
 #include "lib/ebb/internal/policy_snapshot.h"
@@ -233,11 +234,20 @@ absl::StatusOr<TenantPolicy> PolicyRecordToTenantPolicy(
 
 }  // namespace
 
-absl::Status Store::Impl::ValidateMessage(const v1::Message& m) const {
-  EBB_RETURN_IF_ERROR(internal::ValidateId("tenant id", m.tenant()));
-  EBB_RETURN_IF_ERROR(internal::ValidateId("user id", m.user()));
-  EBB_RETURN_IF_ERROR(
-      internal::ValidateId("conversation id", m.conversation()));
+absl::Status Store::Impl::ValidateMessage(const v1::Message& m,
+                                          const v1::Message* previous) const {
+  // Consecutive messages of a batch mostly share their ids, and comparing an
+  // id with one already checked is cheaper than checking it again.
+  if (previous == nullptr || m.tenant() != previous->tenant()) {
+    EBB_RETURN_IF_ERROR(internal::ValidateId("tenant id", m.tenant()));
+  }
+  if (previous == nullptr || m.user() != previous->user()) {
+    EBB_RETURN_IF_ERROR(internal::ValidateId("user id", m.user()));
+  }
+  if (previous == nullptr || m.conversation() != previous->conversation()) {
+    EBB_RETURN_IF_ERROR(
+        internal::ValidateId("conversation id", m.conversation()));
+  }
   if (m.role() == v1::ROLE_UNSPECIFIED || !v1::Role_IsValid(m.role())) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "role %d is not one of user, assistant, agent, system", m.role()));
@@ -314,7 +324,8 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
   };
   std::vector<absl::string_view> tenants;
   for (size_t i = 0; i < messages.size(); ++i) {
-    absl::Status valid = ValidateMessage(messages[i]);
+    absl::Status valid =
+        ValidateMessage(messages[i], i == 0 ? nullptr : &messages[i - 1]);
     if (!valid.ok()) {
       return absl::Status(valid.code(),
                           absl::StrCat(where(i), valid.message()));
@@ -353,24 +364,33 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
       view.now + options_.retention.max_clock_skew;
 
   rocksdb::WriteBatch batch;
-  // Index entries, each an index key followed by its value. An entry's value
-  // is the bound of its bucket (LatestCreatedAtIn), the same for every message
-  // of a conversation in that bucket, so consecutive messages of one
-  // conversation produce it once, and entries this process already wrote are
-  // skipped (IndexWriteCache).
-  std::vector<std::string> index_entries;
-  struct LastIndexed {
+  // The index writes the batch needs: each a conversation's two index entries
+  // (ConversationBucketKey, UserConversationKey) for a bucket, whose value is
+  // the bucket's bound (LatestCreatedAtIn), the same for every message of the
+  // conversation in that bucket. So consecutive messages of one conversation
+  // ask once, and writes this process already made are skipped
+  // (IndexWriteCache); entries are built only for the rest.
+  struct IndexWrite {
+    internal::IndexWriteCache::Fingerprint fingerprint;
+    TenantNumber tenant;
+    // Views into `messages`, which outlive this function; `m` may be a copy.
     absl::string_view conversation, user;
     ExpiryBucket bucket;
     v1::DataCategory category;
     int64_t bound;
-    TenantNumber tenant;
   };
-  std::optional<LastIndexed> last_indexed;
-  absl::string_view cached_tenant;
-  TenantNumber tenant_number = 0;
-  CategoryCutoffs cutoffs;
-  std::array<absl::Duration, internal::kCategorySlots> ttls;
+  std::vector<IndexWrite> index_writes;
+  std::string identity;
+  // What the loop needs of each tenant, looked up once per batch: consecutive
+  // messages of live traffic mostly belong to different tenants.
+  struct TenantInBatch {
+    TenantNumber number;
+    CategoryCutoffs cutoffs;
+    std::array<absl::Duration, internal::kCategorySlots> ttls;
+  };
+  absl::flat_hash_map<absl::string_view, TenantInBatch> tenants_in_batch;
+  const TenantInBatch* tenant = nullptr;
+  absl::string_view tenant_id;
   std::string value;
   for (size_t i = 0; i < messages.size(); ++i) {
     const v1::Message& original = messages[i];
@@ -383,13 +403,17 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
                        absl::FormatDuration(options_.retention.max_clock_skew),
                        ") after now (", absl::FormatTime(view.now), ")"));
     }
-    if (i == 0 || original.tenant() != cached_tenant) {
-      cached_tenant = original.tenant();
-      tenant_number = *snapshot.FindTenant(cached_tenant);
-      cutoffs = snapshot.CutoffsFor(cached_tenant, view.now);
-      for (v1::DataCategory category : internal::kStoredCategories) {
-        ttls[category] = snapshot.RuleFor(cached_tenant, category).ttl;
+    if (tenant == nullptr || original.tenant() != tenant_id) {
+      tenant_id = original.tenant();
+      auto [it, inserted] = tenants_in_batch.try_emplace(tenant_id);
+      if (inserted) {
+        it->second.number = *snapshot.FindTenant(tenant_id);
+        it->second.cutoffs = snapshot.CutoffsFor(tenant_id, view.now);
+        for (v1::DataCategory category : internal::kStoredCategories) {
+          it->second.ttls[category] = snapshot.RuleFor(tenant_id, category).ttl;
+        }
       }
+      tenant = &it->second;
     }
     // Normalise only when needed: copying every message would cost a text copy.
     std::optional<v1::Message> normalised;
@@ -404,52 +428,87 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
           internal::ToProtoTimestamp(absl::FromUnixMicros(micros));
     }
     const v1::Message& m = normalised.has_value() ? *normalised : original;
-    if (internal::IsExpired(cutoffs, {m.category(), micros})) {
+    if (internal::IsExpired(tenant->cutoffs, {m.category(), micros})) {
       return absl::FailedPreconditionError(absl::StrCat(
           where(i), "message ", m.seq(), " of conversation \"",
           m.conversation(), "\" created at ", absl::FormatTime(created_at),
           " has already expired under tenant \"", m.tenant(), "\"'s policy"));
     }
-    const absl::Duration ttl = ttls[m.category()];
+    const absl::Duration ttl = tenant->ttls[m.category()];
     const ExpiryBucket bucket = internal::ExpiryBucketFor(created_at, ttl);
 
     internal::EncodeMessageRecord(m, &value);
     batch.Put(
         messages_cf(),
-        internal::MessageKey(bucket, tenant_number, m.conversation(), m.seq()),
+        internal::MessageKey(bucket, tenant->number, m.conversation(), m.seq()),
         value);
 
     const int64_t bound = std::max(
         micros,
         internal::ToMicrosFloor(internal::LatestCreatedAtIn(bucket, ttl)));
-    if (last_indexed.has_value() && last_indexed->tenant == tenant_number &&
-        last_indexed->conversation == m.conversation() &&
-        last_indexed->user == m.user() && last_indexed->bucket == bucket &&
-        last_indexed->category == m.category() &&
-        last_indexed->bound == bound) {
-      continue;
+    if (!index_writes.empty()) {
+      const IndexWrite& last = index_writes.back();
+      if (last.tenant == tenant->number &&
+          last.conversation == m.conversation() && last.user == m.user() &&
+          last.bucket == bucket && last.category == m.category() &&
+          last.bound == bound) {
+        continue;
+      }
     }
-    // Views into `original`, which outlives the loop; `m` may be a copy.
-    last_indexed = LastIndexed{original.conversation(),
-                               original.user(),
-                               bucket,
-                               m.category(),
-                               bound,
-                               tenant_number};
+    // The identity: every field the two entries are made of, NUL-terminated
+    // ids (ids hold no NUL) and fixed-width numbers, so no two writes share
+    // one.
+    identity.clear();
+    identity.append(reinterpret_cast<const char*>(&tenant->number),
+                    sizeof(TenantNumber));
+    identity.append(m.conversation());
+    identity.push_back('\0');
+    identity.append(m.user());
+    identity.push_back('\0');
+    identity.append(reinterpret_cast<const char*>(&bucket), sizeof(bucket));
+    identity.push_back(static_cast<char>(m.category()));
+    identity.append(reinterpret_cast<const char*>(&bound), sizeof(bound));
+    index_writes.push_back({internal::IndexWriteCache::FingerprintOf(identity),
+                            tenant->number, original.conversation(),
+                            original.user(), bucket, m.category(), bound});
+  }
+  // One write per identity, then only those not made before.
+  std::sort(index_writes.begin(), index_writes.end(),
+            [](const IndexWrite& a, const IndexWrite& b) {
+              return a.fingerprint < b.fingerprint;
+            });
+  index_writes.erase(std::unique(index_writes.begin(), index_writes.end(),
+                                 [](const IndexWrite& a, const IndexWrite& b) {
+                                   return a.fingerprint == b.fingerprint;
+                                 }),
+                     index_writes.end());
+  std::vector<internal::IndexWriteCache::Fingerprint> fingerprints;
+  fingerprints.reserve(index_writes.size());
+  for (const IndexWrite& w : index_writes)
+    fingerprints.push_back(w.fingerprint);
+  const std::vector<bool> written = index_cache_.Written(fingerprints);
+  size_t kept = 0;
+  for (size_t i = 0; i < index_writes.size(); ++i) {
+    if (!written[i]) index_writes[kept++] = index_writes[i];
+  }
+  index_writes.resize(kept);
+  // Each entry is its key followed by its value; sorted, so that RocksDB
+  // inserts them into the memtable in order.
+  std::vector<std::string> index_entries;
+  index_entries.reserve(2 * index_writes.size());
+  for (const IndexWrite& w : index_writes) {
     for (std::string entry :
-         {internal::ConversationBucketKey(tenant_number, m.conversation(),
-                                          bucket, m.category()),
-          internal::UserConversationKey(tenant_number, m.user(),
-                                        m.conversation(), bucket,
-                                        m.category())}) {
-      internal::AppendRecordHeader({m.category(), bound}, &entry);
+         {internal::ConversationBucketKey(w.tenant, w.conversation, w.bucket,
+                                          w.category),
+          internal::UserConversationKey(w.tenant, w.user, w.conversation,
+                                        w.bucket, w.category)}) {
+      internal::AppendRecordHeader({w.category, w.bound}, &entry);
       index_entries.push_back(std::move(entry));
     }
   }
   std::sort(index_entries.begin(), index_entries.end());
   index_entries.erase(std::unique(index_entries.begin(), index_entries.end()),
                       index_entries.end());
-  index_cache_.RemoveWritten(&index_entries);
   for (const std::string& entry : index_entries) {
     const absl::string_view bytes(entry);
     const size_t key_size = bytes.size() - internal::kRecordHeaderSize;
@@ -459,25 +518,14 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
   }
   EBB_RETURN_IF_ERROR(
       ToAbslStatus(db_->Write(write_options_, &batch), "append: write"));
-  index_cache_.MarkWritten(index_entries);
-  // Now that the entries are visible, tell the read cache (bucket_cache.h).
-  for (const std::string& entry : index_entries) {
-    const absl::string_view key(entry.data(),
-                                entry.size() - internal::kRecordHeaderSize);
-    if (key.size() < 5 + 1 + 1 + 5 ||
-        key[internal::kIndexKeyTenantOffset + 4] !=
-            internal::kConversationBucketsTag) {
-      continue;
-    }
-    const absl::string_view conversation = key.substr(5, key.size() - 5 - 6);
-    auto parts = internal::ParseConversationBucketKey(key, key.size() - 5);
-    auto header = internal::DecodeRecordHeader(
-        absl::string_view(entry).substr(key.size()));
-    if (!parts.has_value() || !header.has_value()) continue;
-    bucket_cache_.Added(
-        *internal::TenantAt(key, internal::kIndexKeyTenantOffset), conversation,
-        {parts->bucket, *header});
+  fingerprints.clear();
+  for (const IndexWrite& w : index_writes) {
+    fingerprints.push_back(w.fingerprint);
+    // Now that the entries are visible, tell the read cache (bucket_cache.h).
+    bucket_cache_.Added(w.tenant, w.conversation,
+                        {w.bucket, RecordHeader{w.category, w.bound}});
   }
+  index_cache_.MarkWritten(fingerprints);
   return absl::OkStatus();
 }
 
@@ -1094,6 +1142,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenWithEnv(
   message_options.sst_partitioner_factory =
       rocksdb::NewSstPartitionerFixedPrefixFactory(sizeof(ExpiryBucket));
   message_options.target_file_size_base = options.target_file_bytes;
+  // Complete keys only: see insert_hint.h for why, and the RocksDB bug it
+  // avoids.
+  message_options.memtable_insert_with_hint_prefix_extractor =
+      internal::NewMessageInsertHint();
   // Every file counts its messages per tenant, category and creation day, so
   // ExpireDue can audit a wholly expired day without reading it.
   message_options.table_properties_collector_factories.push_back(
@@ -1101,6 +1153,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenWithEnv(
   rocksdb::ColumnFamilyOptions index_options;
   index_options.merge_operator =
       std::make_shared<internal::MaxCreatedAtMergeOperator>();
+  index_options.memtable_insert_with_hint_prefix_extractor =
+      internal::NewIndexInsertHint();
   index_options.compaction_filter_factory =
       std::make_shared<internal::RetentionFilterFactory>(
           state, internal::kIndexKeyTenantOffset, index_counters);

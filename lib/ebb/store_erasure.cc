@@ -207,8 +207,8 @@ absl::Status Store::Impl::EraseConversationData(TenantNumber tenant,
         }));
     if (batch != nullptr) {
       if (all_covered) {
-        DeleteRangeForPurge(batch, messages_cf(), prefix,
-                            internal::PrefixSuccessor(prefix));
+        EBB_RETURN_IF_ERROR(DeleteRangeForPurge(
+            batch, messages_cf(), prefix, internal::PrefixSuccessor(prefix)));
         // Nothing of the conversation is left in this bucket: its index
         // entries go too.
         for (size_t k = i; k < end; ++k) {
@@ -244,14 +244,16 @@ absl::Status Store::Impl::EraseConversationData(TenantNumber tenant,
   }
   if (batch != nullptr && everything_covered) {
     // Also index entries whose messages are gone already (expired, compacted).
-    DeleteRangeForPurge(batch, index_cf(), index_prefix,
-                        internal::PrefixSuccessor(index_prefix));
+    EBB_RETURN_IF_ERROR(
+        DeleteRangeForPurge(batch, index_cf(), index_prefix,
+                            internal::PrefixSuccessor(index_prefix)));
     for (const std::string& user : users) {
       std::string user_prefix = internal::UserConversationsPrefix(tenant, user);
       user_prefix.append(conversation.data(), conversation.size());
       user_prefix.push_back('\0');
-      DeleteRangeForPurge(batch, index_cf(), user_prefix,
-                          internal::PrefixSuccessor(user_prefix));
+      EBB_RETURN_IF_ERROR(
+          DeleteRangeForPurge(batch, index_cf(), user_prefix,
+                              internal::PrefixSuccessor(user_prefix)));
     }
   }
   result->messages += messages;
@@ -292,13 +294,14 @@ absl::Status Store::Impl::EraseTenantData(TenantNumber tenant,
                      result->bytes += key.size() + value.size();
                    }));
     if (batch != nullptr && found) {
-      DeleteRangeForPurge(batch, messages_cf(), prefix,
-                          internal::PrefixSuccessor(prefix));
+      EBB_RETURN_IF_ERROR(DeleteRangeForPurge(
+          batch, messages_cf(), prefix, internal::PrefixSuccessor(prefix)));
     }
   }
   if (batch != nullptr) {
-    DeleteRangeForPurge(batch, index_cf(), tenant_prefix,
-                        internal::PrefixSuccessor(tenant_prefix));
+    EBB_RETURN_IF_ERROR(
+        DeleteRangeForPurge(batch, index_cf(), tenant_prefix,
+                            internal::PrefixSuccessor(tenant_prefix)));
   }
   return absl::OkStatus();
 }

@@ -271,9 +271,12 @@ class Store::Impl {
 
   // Deletes [begin, end) of `cf` in `batch` and records the range in the
   // purge worklist (same batch), so the next Purge compacts exactly it.
-  void DeleteRangeForPurge(rocksdb::WriteBatch* batch,
-                           rocksdb::ColumnFamilyHandle* cf,
-                           absl::string_view begin, absl::string_view end);
+  // Internal error, and nothing added, if `begin` is a complete key of the
+  // messages or index column family (insert_hint.h).
+  absl::Status DeleteRangeForPurge(rocksdb::WriteBatch* batch,
+                                   rocksdb::ColumnFamilyHandle* cf,
+                                   absl::string_view begin,
+                                   absl::string_view end);
   // What a worklist range asks of the purge.
   enum class PurgeWork : char {
     // Compact it: it holds deleted or expired-and-audited records. (Whole
@@ -459,8 +462,11 @@ class Store::Impl {
       absl::Time received_at, bool pending, absl::Time now,
       rocksdb::WriteBatch* batch);
 
-  // Checks everything about `m` that does not depend on the policy.
-  absl::Status ValidateMessage(const v1::Message& m) const;
+  // Checks everything about `m` that does not depend on the policy. Ids equal
+  // to those of `previous` (already checked; may be null) are not checked
+  // again.
+  absl::Status ValidateMessage(const v1::Message& m,
+                               const v1::Message* previous) const;
   // Registers tenants not yet in the snapshot; returns the view to use.
   absl::StatusOr<RetentionState::View> EnsureTenants(
       const std::vector<absl::string_view>& tenants);

@@ -16,9 +16,11 @@
 #include <vector>
 
 #include "absl/base/internal/endian.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "lib/ebb/internal/insert_hint.h"
 #include "lib/ebb/internal/status_macros.h"
 #include "lib/ebb/store_impl.h"
 #include "rocksdb/convenience.h"
@@ -133,13 +135,24 @@ void Store::Impl::NotePurgeRange(rocksdb::WriteBatch* batch,
                               db_->GetLatestSequenceNumber(), begin, end));
 }
 
-void Store::Impl::DeleteRangeForPurge(rocksdb::WriteBatch* batch,
-                                      rocksdb::ColumnFamilyHandle* cf,
-                                      absl::string_view begin,
-                                      absl::string_view end) {
+absl::Status Store::Impl::DeleteRangeForPurge(rocksdb::WriteBatch* batch,
+                                              rocksdb::ColumnFamilyHandle* cf,
+                                              absl::string_view begin,
+                                              absl::string_view end) {
+  // RocksDB 7.8 would put a range deletion that starts at a complete key
+  // through the memtable insert hint of the point keys' skiplist and corrupt
+  // it (insert_hint.h). ebb deletes only from prefixes; this keeps it so.
+  if ((cf == messages_cf() && internal::IsCompleteMessageKey(begin)) ||
+      (cf == index_cf() && internal::IsCompleteIndexKey(begin))) {
+    return absl::InternalError(absl::StrCat(
+        "refusing a range deletion in column family \"", cf->GetName(),
+        "\" that starts at a complete key (", absl::CHexEscape(begin),
+        "): the memtable insert hints cannot take it"));
+  }
   batch->DeleteRange(cf, rocksdb::Slice(begin.data(), begin.size()),
                      rocksdb::Slice(end.data(), end.size()));
   NotePurgeRange(batch, cf, begin, end);
+  return absl::OkStatus();
 }
 
 absl::Status Store::Impl::LoadPurgeWorklist() {

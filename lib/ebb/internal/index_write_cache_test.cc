@@ -2,6 +2,9 @@
 
 #include "lib/ebb/internal/index_write_cache.h"
 
+#include <string>
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -9,37 +12,53 @@ namespace ebb::internal {
 namespace {
 
 using ::testing::ElementsAre;
+using Fingerprint = IndexWriteCache::Fingerprint;
 
-TEST(IndexWriteCacheTest, RemovesOnlyEntriesMarkedWritten) {
-  IndexWriteCache cache(10);
-  std::vector<std::string> entries = {"a", "b", "c"};
-  cache.RemoveWritten(&entries);
-  EXPECT_THAT(entries, ElementsAre("a", "b", "c"));
-  cache.MarkWritten({"a", "c"});
-  entries = {"a", "b", "c"};
-  cache.RemoveWritten(&entries);
-  EXPECT_THAT(entries, ElementsAre("b"));
+std::vector<Fingerprint> Of(const std::vector<std::string>& identities) {
+  std::vector<Fingerprint> out;
+  for (const std::string& id : identities) {
+    out.push_back(IndexWriteCache::FingerprintOf(id));
+  }
+  return out;
 }
 
-TEST(IndexWriteCacheTest, SameKeyWithAnotherValueIsNotWritten) {
+TEST(IndexWriteCacheTest, KnowsOnlyWritesMarkedWritten) {
   IndexWriteCache cache(10);
-  cache.MarkWritten({"key|v1"});
-  std::vector<std::string> entries = {"key|v2"};
-  cache.RemoveWritten(&entries);
-  EXPECT_THAT(entries, ElementsAre("key|v2"));
+  EXPECT_THAT(cache.Written(Of({"a", "b", "c"})),
+              ElementsAre(false, false, false));
+  cache.MarkWritten(Of({"a", "c"}));
+  EXPECT_THAT(cache.Written(Of({"a", "b", "c"})),
+              ElementsAre(true, false, true));
+}
+
+TEST(IndexWriteCacheTest, IdentitiesDifferingAnywhereAreDifferent) {
+  IndexWriteCache cache(10);
+  // Same key, another bound; a NUL inside; a prefix; one byte changed.
+  const std::string base("key\0user|v1", 11);
+  cache.MarkWritten(Of({base}));
+  EXPECT_THAT(cache.Written(Of({std::string("key\0user|v2", 11),
+                                std::string("key\0user|v", 10), "key",
+                                std::string("kez\0user|v1", 11), base})),
+              ElementsAre(false, false, false, false, true));
+}
+
+TEST(IndexWriteCacheTest, FingerprintsAreTwoDifferentHashes) {
+  // Equal halves would make the second hash add nothing.
+  const Fingerprint f = IndexWriteCache::FingerprintOf("tenant/conversation");
+  EXPECT_NE(f.first, f.second);
+  EXPECT_EQ(f, IndexWriteCache::FingerprintOf("tenant/conversation"));
 }
 
 TEST(IndexWriteCacheTest, StartsOverWhenFullAndClearForgets) {
   IndexWriteCache cache(3);
-  cache.MarkWritten({"a", "b", "c"});
+  cache.MarkWritten(Of({"a", "b", "c"}));
   EXPECT_EQ(cache.size(), 3u);
-  cache.MarkWritten({"d"});
+  cache.MarkWritten(Of({"d"}));
   EXPECT_EQ(cache.size(), 1u);
-  std::vector<std::string> entries = {"a", "d"};
-  cache.RemoveWritten(&entries);
-  EXPECT_THAT(entries, ElementsAre("a"));
+  EXPECT_THAT(cache.Written(Of({"a", "d"})), ElementsAre(false, true));
   cache.Clear();
   EXPECT_EQ(cache.size(), 0u);
+  EXPECT_THAT(cache.Written(Of({"d"})), ElementsAre(false));
 }
 
 }  // namespace
