@@ -10,17 +10,23 @@
 // - the expiry day of (created_at, ttl) contains created_at + ttl when it is
 //   not clamped, and LatestCreatedAtIn(day, ttl), the bound index entries
 //   carry, is never earlier than created_at (an index entry that claimed its
-//   messages were older than they are would let a read skip live data).
+//   messages were older than they are would let a read skip live data);
+// - every key ebb writes is in its column family's memtable insert-hint domain
+//   and every prefix it deletes a range from is not (insert_hint.h: a range
+//   deletion in the domain corrupts RocksDB 7.8's memtable).
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/base/internal/endian.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "fuzz/fuzz_check.h"
+#include "lib/ebb/internal/insert_hint.h"
 #include "lib/ebb/internal/key_codec.h"
 #include "lib/ebb/internal/proto_time.h"
 
@@ -114,6 +120,45 @@ void CheckExpiryDay(int64_t created_micros_raw, uint64_t ttl_raw) {
       "infinite TTL keeps forever");
 }
 
+// Two ids from `input` as Append accepts them (non-empty, no NUL): the first
+// two non-empty runs between NUL bytes. Checks the keys and prefixes built
+// from them.
+void CheckInsertHintDomain(absl::string_view input) {
+  std::vector<absl::string_view> ids;
+  for (absl::string_view piece : absl::StrSplit(input, '\0')) {
+    if (!piece.empty()) ids.push_back(piece);
+    if (ids.size() == 2) break;
+  }
+  if (ids.size() < 2) return;
+  const absl::string_view first = ids[0];
+  const absl::string_view second = ids[1];
+  using namespace ebb::internal;  // NOLINT: many codec names below
+  using ebb::v1::CATEGORY_TRANSCRIPT;
+  const ExpiryBucket bucket = 20500;
+  const TenantNumber tenant = 0x00000100;  // a NUL in the tenant bytes
+  EBB_FUZZ_CHECK(IsCompleteMessageKey(MessageKey(bucket, tenant, first, 0)),
+                 "a message key is in the hint domain");
+  EBB_FUZZ_CHECK(IsCompleteIndexKey(ConversationBucketKey(tenant, first, bucket,
+                                                          CATEGORY_TRANSCRIPT)),
+                 "a conversation-bucket key is in the hint domain");
+  EBB_FUZZ_CHECK(IsCompleteIndexKey(UserConversationKey(
+                     tenant, first, second, bucket, CATEGORY_TRANSCRIPT)),
+                 "a user-conversation key is in the hint domain");
+  EBB_FUZZ_CHECK(!IsCompleteMessageKey(MessageKeyPrefix(bucket, tenant, first)),
+                 "a conversation's message prefix is outside the domain");
+  EBB_FUZZ_CHECK(!IsCompleteMessageKey(TenantBucketPrefix(bucket, tenant)),
+                 "a tenant's day prefix is outside the domain");
+  EBB_FUZZ_CHECK(!IsCompleteIndexKey(ConversationBucketsPrefix(tenant, first)),
+                 "a conversation's index prefix is outside the domain");
+  EBB_FUZZ_CHECK(!IsCompleteIndexKey(UserConversationsPrefix(tenant, first)),
+                 "a user's index prefix is outside the domain");
+  std::string user_conversation = UserConversationsPrefix(tenant, first);
+  user_conversation.append(second.data(), second.size());
+  user_conversation.push_back('\0');
+  EBB_FUZZ_CHECK(!IsCompleteIndexKey(user_conversation),
+                 "a user's conversation prefix is outside the domain");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -125,6 +170,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CheckIndexKeys(key, static_cast<uint8_t>(input[0]) % (key.size() + 8));
   }
   CheckPrefixSuccessor(input);
+  CheckInsertHintDomain(input);
   if (size >= 16) {
     CheckExpiryDay(static_cast<int64_t>(absl::big_endian::Load64(data)),
                    absl::big_endian::Load64(data + 8));
