@@ -235,7 +235,8 @@ absl::StatusOr<TenantPolicy> PolicyRecordToTenantPolicy(
 }  // namespace
 
 absl::Status Store::Impl::ValidateMessage(const v1::Message& m,
-                                          const v1::Message* previous) const {
+                                          const v1::Message* previous,
+                                          absl::Time* created_at) const {
   // Consecutive messages of a batch mostly share their ids, and comparing an
   // id with one already checked is cheaper than checking it again.
   if (previous == nullptr || m.tenant() != previous->tenant()) {
@@ -262,11 +263,13 @@ absl::Status Store::Impl::ValidateMessage(const v1::Message& m,
   if (!m.has_created_at()) {
     return absl::InvalidArgumentError("created_at is missing");
   }
-  if (absl::Status s = internal::FromProtoTimestamp(m.created_at()).status();
-      !s.ok()) {
+  absl::StatusOr<absl::Time> time =
+      internal::FromProtoTimestamp(m.created_at());
+  if (!time.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("created_at: ", s.message()));
+        absl::StrCat("created_at: ", time.status().message()));
   }
+  *created_at = *time;
   EBB_RETURN_IF_ERROR(internal::ValidateUtf8("text", m.text()));
   for (const auto& [key, value] : m.metadata()) {
     EBB_RETURN_IF_ERROR(internal::ValidateUtf8("metadata key", key));
@@ -323,9 +326,12 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
                                     messages.size());
   };
   std::vector<absl::string_view> tenants;
+  // Kept from validation: the write loop would otherwise reach into each
+  // message's Timestamp a second time.
+  std::vector<absl::Time> created(messages.size());
   for (size_t i = 0; i < messages.size(); ++i) {
-    absl::Status valid =
-        ValidateMessage(messages[i], i == 0 ? nullptr : &messages[i - 1]);
+    absl::Status valid = ValidateMessage(
+        messages[i], i == 0 ? nullptr : &messages[i - 1], &created[i]);
     if (!valid.ok()) {
       return absl::Status(valid.code(),
                           absl::StrCat(where(i), valid.message()));
@@ -394,8 +400,7 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
   std::string value;
   for (size_t i = 0; i < messages.size(); ++i) {
     const v1::Message& original = messages[i];
-    const absl::Time created_at =
-        *internal::FromProtoTimestamp(original.created_at());
+    const absl::Time created_at = created[i];
     if (created_at > latest_allowed) {
       return absl::InvalidArgumentError(
           absl::StrCat(where(i), "created_at ", absl::FormatTime(created_at),

@@ -462,11 +462,12 @@ class Store::Impl {
       absl::Time received_at, bool pending, absl::Time now,
       rocksdb::WriteBatch* batch);
 
-  // Checks everything about `m` that does not depend on the policy. Ids equal
-  // to those of `previous` (already checked; may be null) are not checked
-  // again.
+  // Checks everything about `m` that does not depend on the policy, and sets
+  // *created_at. Ids equal to those of `previous` (already checked; may be
+  // null) are not checked again.
   absl::Status ValidateMessage(const v1::Message& m,
-                               const v1::Message* previous) const;
+                               const v1::Message* previous,
+                               absl::Time* created_at) const;
   // Registers tenants not yet in the snapshot; returns the view to use.
   absl::StatusOr<RetentionState::View> EnsureTenants(
       const std::vector<absl::string_view>& tenants);
