@@ -5,10 +5,13 @@
 
 #include "lib/ebb/store.h"
 
+#include <algorithm>
 #include <climits>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -679,6 +682,54 @@ TEST(StoreOpenTest, ContradictoryOptionsAreInvalidArgumentNamingTheField) {
   options.clock = nullptr;
   EXPECT_EQ(Store::Open(options, dir.path()).status().message(),
             "Options::clock is null");
+}
+
+// Bytes in the store's write-ahead log files. RocksDB may delete one while
+// this lists them: it then counts nothing.
+uint64_t WalBytes(const std::string& path) {
+  uint64_t bytes = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(path)) {
+    if (entry.path().extension() != ".log") continue;
+    std::error_code gone;
+    const uintmax_t size = std::filesystem::file_size(entry.path(), gone);
+    if (!gone) bytes += size;
+  }
+  return bytes;
+}
+
+// A WAL file lives until every column family with data in it has flushed, and
+// the index and metadata ones fill far more slowly than the messages one:
+// without a bound of its own, the WAL grew with everything written.
+TEST(StoreOpenTest, WriteAheadLogStaysWithinAFewMessageMemtables) {
+  TempDir dir;
+  std::shared_ptr<ManualClock> clock;
+  Options options = TestOptions(&clock);
+  options.write_buffer_bytes = 256 << 10;
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(options, dir.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  const std::string text(400, 'x');
+  // 200 batches of 100 ~450-byte messages: about 9 MB, 35 memtables.
+  for (int batch = 0; batch < 200; ++batch) {
+    std::vector<v1::Message> messages;
+    for (int seq = 0; seq < 100; ++seq) {
+      messages.push_back(
+          MakeMessage("acme", "u", absl::StrCat("c", batch), seq, T0(), text));
+    }
+    ASSERT_TRUE((*store)->AppendBatch(messages).ok());
+  }
+  // Two memtables' worth, plus room for flushes still running.
+  EXPECT_LE(WalBytes(dir.path()), 4 * options.write_buffer_bytes);
+  ASSERT_TRUE((*store)->Close().ok());
+}
+
+TEST(StoreOpenTest, WriteBufferBelow64KiBIsInvalidArgument) {
+  TempDir dir;
+  std::shared_ptr<ManualClock> clock;
+  Options options = TestOptions(&clock);
+  options.write_buffer_bytes = 1000;
+  EXPECT_EQ(Store::Open(options, dir.path()).status().message(),
+            "Options::write_buffer_bytes must be at least 64 KiB, got 1000");
 }
 
 TEST(StoreOpenTest, MissingStoreIsNotFoundWithoutCreateIfMissing) {

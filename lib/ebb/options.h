@@ -91,6 +91,11 @@ struct Options {
   // KiB.
   size_t target_file_bytes = 16 << 20;
 
+  // Size of the memtable that collects new messages before they are written
+  // to a file. The write-ahead log is kept to about twice this (see "The
+  // write-ahead log" in docs/storage-layout.md). Must be at least 64 KiB.
+  size_t write_buffer_bytes = 64 << 20;
+
   // How long audit records are kept before TrimAudit may remove them.
   absl::Duration audit_retention = absl::Hours(24 * 365 * 6);
 
