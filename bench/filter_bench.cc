@@ -4,9 +4,9 @@
 // (called through the rocksdb::CompactionFilter interface, as RocksDB calls it)
 // vs the bare decision it adapts: a big-endian tenant number from the key,
 // created_at from the value header, an absl::flat_hash_map<uint32_t,
-// CategoryCutoffs> lookup and one compare. The difference is the adapter's
-// overhead. Target:
-// <= 10 ns per record.
+// CategoryCutoffs> lookup and one compare. ebb's table (ExpiryCutoffs) is an
+// array indexed by tenant number where the numbers are dense, as here, so the
+// lookup itself costs less than the baseline's. Target: <= 10 ns per record.
 //
 // Input: 65,536 records with message keys (bucket, tenant, conversation, seq)
 // and random tenants out of 200, of which 60 have cutoffs of their own (7 or

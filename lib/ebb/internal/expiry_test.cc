@@ -68,6 +68,34 @@ TEST(ExpiryTest, CutoffsAreLookedUpPerTenantWithDefaultsForTheRest) {
   EXPECT_FALSE(IsExpired(table.ForTenant(8), h));
 }
 
+TEST(ExpiryTest, UnlistedTenantsBetweenListedOnesGetTheDefaults) {
+  CategoryCutoffs defaults;
+  defaults.micros.fill(100);
+  CategoryCutoffs listed;
+  listed.micros.fill(200);
+  const ExpiryCutoffs table(defaults, {{0, listed}, {7, listed}});
+  const RecordHeader h{v1::CATEGORY_TRANSCRIPT, 150};
+  EXPECT_TRUE(IsExpired(table.ForTenant(0), h));
+  EXPECT_FALSE(IsExpired(table.ForTenant(3), h));
+  EXPECT_TRUE(IsExpired(table.ForTenant(7), h));
+  EXPECT_FALSE(IsExpired(table.ForTenant(8), h));
+}
+
+// A table indexed by number would need 4 billion slots here.
+TEST(ExpiryTest, FewTenantsWithHugeNumbersAreLookedUpToo) {
+  CategoryCutoffs defaults;
+  defaults.micros.fill(100);
+  CategoryCutoffs listed;
+  listed.micros.fill(200);
+  constexpr TenantNumber kHuge = 4'000'000'000u;
+  const ExpiryCutoffs table(defaults, {{5, listed}, {kHuge, listed}});
+  const RecordHeader h{v1::CATEGORY_TRAINING_EXAMPLE, 150};
+  EXPECT_TRUE(IsExpired(table.ForTenant(5), h));
+  EXPECT_TRUE(IsExpired(table.ForTenant(kHuge), h));
+  EXPECT_FALSE(IsExpired(table.ForTenant(6), h));
+  EXPECT_FALSE(IsExpired(table.ForTenant(kHuge - 1), h));
+}
+
 TEST(ExpiryTest, ClassifyRecordReadsTenantAndHeaderAsStored) {
   CategoryCutoffs defaults;
   defaults.micros.fill(100);
