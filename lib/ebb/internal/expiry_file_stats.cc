@@ -219,12 +219,56 @@ bool FileStatsCounter::AllUsable(
 std::optional<std::vector<ExpiryCounts>> FileStatsCounter::Count(
     const rocksdb::TablePropertiesCollection& files, ExpiryBucket bucket,
     TenantNumber tenant) {
-  std::vector<const v1::ExpirySection*> sections;
+  std::vector<const File*> decoded;
   for (const auto& [path, properties] : files) {
     if (properties == nullptr) return std::nullopt;
     const File& file = Decode(path, *properties);
     if (!file.usable) return std::nullopt;
-    const auto& all = file.stats.sections();
+    decoded.push_back(&file);
+  }
+  return CountIn(decoded, bucket, tenant);
+}
+
+std::vector<std::optional<std::vector<ExpiryCounts>>>
+FileStatsCounter::CountEach(const rocksdb::TablePropertiesCollection& files,
+                            absl::Span<const ExpiryBucket> buckets,
+                            TenantNumber tenant) {
+  std::vector<std::optional<std::vector<ExpiryCounts>>> out(buckets.size());
+  // Each file with the first and last bucket its sections (in key order)
+  // cover: a file that does not reach a bucket has no section for it.
+  struct Reach {
+    const File* file;
+    ExpiryBucket first, last;
+  };
+  std::vector<Reach> reaches;
+  for (const auto& [path, properties] : files) {
+    if (properties == nullptr) return out;
+    const File& file = Decode(path, *properties);
+    if (!file.usable) return out;
+    const auto& sections = file.stats.sections();
+    if (sections.empty()) continue;
+    reaches.push_back(
+        {&file, sections[0].bucket(), sections[sections.size() - 1].bucket()});
+  }
+  std::vector<const File*> touching;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    touching.clear();
+    for (const Reach& reach : reaches) {
+      if (reach.first <= buckets[i] && buckets[i] <= reach.last) {
+        touching.push_back(reach.file);
+      }
+    }
+    out[i] = CountIn(touching, buckets[i], tenant);
+  }
+  return out;
+}
+
+std::optional<std::vector<ExpiryCounts>> FileStatsCounter::CountIn(
+    absl::Span<const File* const> files, ExpiryBucket bucket,
+    TenantNumber tenant) {
+  std::vector<const v1::ExpirySection*> sections;
+  for (const File* file : files) {
+    const auto& all = file->stats.sections();
     const auto it = std::lower_bound(
         all.begin(), all.end(), std::make_pair(bucket, tenant),
         [](const v1::ExpirySection& s,

@@ -264,6 +264,56 @@ TEST_F(ExpiryFileStatsTest, FilesListedForOtherRangesArePassedOver) {
   EXPECT_EQ(*counted, Read(kBucket + 1, kTenant - 1));
 }
 
+// CountEach must give exactly one Count per bucket, whether each file holds
+// one bucket (compacted, cut at the bucket) or several (one flushed file).
+TEST_F(ExpiryFileStatsTest, CountEachAnswersAsOneCountPerBucket) {
+  for (const bool compact : {true, false}) {
+    SCOPED_TRACE(compact ? "compacted" : "flushed");
+    Open(/*collect=*/true, /*file_bytes=*/compact ? 8 << 10 : 64 << 20);
+    Populate();
+    Flush();
+    if (compact) CompactAll();
+    // Its own counter: the second database reuses the first one's file names.
+    FileStatsCounter counter;
+    rocksdb::TablePropertiesCollection files;
+    ASSERT_TRUE(db_->GetPropertiesOfAllTables(&files).ok());
+    ASSERT_TRUE(counter.AllUsable(files));
+    const std::vector<ExpiryBucket> buckets = {kBucket - 1, kBucket,
+                                               kBucket + 1, kBucket + 2};
+    for (TenantNumber tenant :
+         {kTenant - 1, kTenant, kTenant + 1, kTenant + 2}) {
+      const std::vector<std::optional<std::vector<ExpiryCounts>>> each =
+          counter.CountEach(files, buckets, tenant);
+      ASSERT_EQ(each.size(), buckets.size());
+      for (size_t i = 0; i < buckets.size(); ++i) {
+        ASSERT_TRUE(each[i].has_value()) << buckets[i];
+        EXPECT_EQ(*each[i], Read(buckets[i], tenant)) << buckets[i];
+        EXPECT_EQ(each[i], counter.Count(files, buckets[i], tenant));
+      }
+    }
+    // Non-empty answers, so the comparison above says something.
+    EXPECT_EQ(counter.CountEach(files, buckets, kTenant)[1]->size(), 6u);
+    TearDown();
+  }
+}
+
+TEST_F(ExpiryFileStatsTest, CountEachRefusesEveryBucketOverAFileItCannotUse) {
+  Open();
+  Populate();
+  Flush();
+  CompactAll();
+  ASSERT_TRUE(db_->Delete(rocksdb::WriteOptions(),
+                          MessageKey(kBucket + 1, kTenant, "conv-003", 7))
+                  .ok());
+  Flush();
+  rocksdb::TablePropertiesCollection files;
+  ASSERT_TRUE(db_->GetPropertiesOfAllTables(&files).ok());
+  for (const auto& counts :
+       counter_.CountEach(files, {kBucket, kBucket + 1}, kTenant)) {
+    EXPECT_FALSE(counts.has_value());
+  }
+}
+
 TEST_F(ExpiryFileStatsTest, AFileWithARangeDeletionIsNotCounted) {
   Open();
   Populate();
