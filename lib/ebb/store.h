@@ -504,6 +504,9 @@ class Store {
   // The compaction filter drops a message only once its expiry has been
   // carried out here, so nothing leaves the disk by expiry unaudited; reads
   // never return expired messages either way.
+  //
+  // One call at a time (Purge's included): a second waits for the first and
+  // then finds only what expired since, so each message is audited once.
   absl::StatusOr<ExpiryReport> ExpireDue();
 
   // The nightly purge: ExpireDue, then makes every range expired or erased

@@ -160,6 +160,7 @@ absl::Status Store::Impl::LoadExpiredThrough() {
 
 absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
   EBB_RETURN_IF_ERROR(CheckOpen("expire"));
+  absl::MutexLock one_at_a_time(&expire_mu_);
   ExpiryReport report;
   const RetentionState::View start = state_->Observe();
   report.now = start.now;

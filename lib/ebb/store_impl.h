@@ -541,6 +541,10 @@ class Store::Impl {
   std::shared_ptr<rocksdb::RateLimiter> rate_limiter_;
   // One purge at a time.
   absl::Mutex purge_mu_;
+  // One ExpireDue at a time (taken after purge_mu_ where both are): it scans
+  // each tenant without the tenant's lock, so two runs could count the same
+  // messages from the same watermark and both audit them.
+  absl::Mutex expire_mu_;
   // Ids of purge worklist entries (purge/<id>), from the last stored + 1.
   std::atomic<uint64_t> next_purge_id_{1};
 
