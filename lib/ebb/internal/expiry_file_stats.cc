@@ -219,14 +219,7 @@ bool FileStatsCounter::AllUsable(
 std::optional<std::vector<ExpiryCounts>> FileStatsCounter::Count(
     const rocksdb::TablePropertiesCollection& files, ExpiryBucket bucket,
     TenantNumber tenant) {
-  std::vector<const File*> decoded;
-  for (const auto& [path, properties] : files) {
-    if (properties == nullptr) return std::nullopt;
-    const File& file = Decode(path, *properties);
-    if (!file.usable) return std::nullopt;
-    decoded.push_back(&file);
-  }
-  return CountIn(decoded, bucket, tenant);
+  return std::move(CountEach(files, {bucket}, tenant)[0]);
 }
 
 std::vector<std::optional<std::vector<ExpiryCounts>>>
