@@ -551,12 +551,6 @@ TEST(ConcurrencyTest, EveryKindOfCallerAtOnceKeepsTheInvariants) {
   }
 }
 
-}  // namespace
-}  // namespace ebb
-
-namespace ebb {
-namespace {
-
 // Two callers carrying expiry out at once (Store::ExpireDue from a backend's
 // scheduler, Purge from the nightly job) must together audit each expired
 // message once. Each run scans a tenant without its lock and writes under it,
