@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/ebb/internal/testing_hooks.h"
 #include "lib/ebb/store.h"
 #include "tests/test_util.h"
 
@@ -334,6 +335,44 @@ TEST_F(PurgeTest, LiftingAHoldNeverLetsThePurgeDropLiveMessages) {
   EXPECT_THAT(Findings(), IsEmpty());
   Reopen();
   EXPECT_EQ(Count("acme", "big"), 200u);
+}
+
+// ExpireDue scans every tenant without its lock, then writes all of them at
+// once. A hold set in between (by another thread) must still keep what it
+// covers: the tenant is scanned again before the write, so its conversation
+// is held back, not expired and audited, and the purge leaves it on disk.
+TEST_F(PurgeTest, HoldSetBetweenExpiryScanAndWriteKeepsWhatItCovers) {
+  Conversation("acme", "held", 10, clock_->Now(), "held-SG9sZA");
+  Conversation("acme", "free", 10, clock_->Now(), "free-RnJlZQ");
+  Conversation("globex", "other", 5, clock_->Now(), "other-T3RoZXI");
+  clock_->Set(clock_->Now() + Days(31));
+  int calls = 0;
+  internal::StoreTestingHooks::SetAfterExpiryScan(*store_, [&] {
+    ++calls;
+    EXPECT_TRUE(
+        store_->SetHold("acme", v1::SCOPE_CONVERSATION, "held", "case", "legal")
+            .ok());
+  });
+  absl::StatusOr<ExpiryReport> expiry = store_->ExpireDue();
+  internal::StoreTestingHooks::SetAfterExpiryScan(*store_, nullptr);
+  ASSERT_TRUE(expiry.ok()) << expiry.status();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(expiry->messages, 15u);
+  EXPECT_EQ(expiry->held_back, 10u);
+  const PurgeReport report = PurgeOk();
+  EXPECT_TRUE(report.complete);
+  EXPECT_EQ(report.expiry.messages, 0u);
+  EXPECT_THAT(Findings(), IsEmpty());
+  ExportOptions held;
+  held.include_held = true;
+  absl::StatusOr<ExportSummary> exported =
+      store_->Export("acme", "u-held", held,
+                     [](absl::string_view) { return absl::OkStatus(); });
+  ASSERT_TRUE(exported.ok()) << exported.status();
+  EXPECT_EQ(exported->messages, 10u);
+  Close();
+  EXPECT_FALSE(AnyFileContains(dir_.path(), "free-RnJlZQ"));
+  EXPECT_FALSE(AnyFileContains(dir_.path(), "other-T3RoZXI"));
 }
 
 TEST_F(PurgeTest, VerifyWhileCompactionsReplaceFilesNeverFails) {

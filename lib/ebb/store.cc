@@ -1377,6 +1377,10 @@ absl::Status Store::CompactAll() { return impl_->CompactAll(); }
 
 absl::StatusOr<ExpiryReport> Store::ExpireDue() { return impl_->ExpireDue(); }
 
+void Store::SetAfterExpiryScanForTesting(std::function<void()> hook) {
+  impl_->SetAfterExpiryScanForTesting(std::move(hook));
+}
+
 absl::StatusOr<VerifyReport> Store::Verify() { return impl_->Verify(); }
 
 absl::StatusOr<PurgeReport> Store::Purge(const PurgeOptions& options) {

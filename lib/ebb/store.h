@@ -669,6 +669,8 @@ class Store {
   // default); tests inject I/O faults through it (internal/testing_hooks.h).
   static absl::StatusOr<std::unique_ptr<Store>> OpenWithEnv(
       const Options& options, const std::string& path, rocksdb::Env* env);
+  // See StoreTestingHooks::SetAfterExpiryScan.
+  void SetAfterExpiryScanForTesting(std::function<void()> hook);
   std::unique_ptr<Impl> impl_;
 };
 

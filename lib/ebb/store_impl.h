@@ -325,6 +325,9 @@ class Store::Impl {
   // Expiry with its audit records (store_expiry.cc).
   // With dry_run, counts what a real run would delete and writes nothing.
   absl::StatusOr<ExpiryReport> ExpireDue(bool dry_run = false);
+  void SetAfterExpiryScanForTesting(std::function<void()> hook) {
+    after_expiry_scan_for_testing_ = std::move(hook);
+  }
   // The buckets of `buckets` whose messages of tenant `number` can be
   // counted from file statistics and are all newly expired (created in
   // [through, cutoffs) of their category), with their counts. Leaves out any
@@ -526,8 +529,9 @@ class Store::Impl {
   // ExpireDue hold their tenant's stripe exclusively. So an erasure sees
   // every append of its tenant either before it (and erases it) or after it
   // (and the guard checks it), and ExpireDue's watermark never passes an
-  // append judged live at an earlier clock. Other tenants' appends never
-  // wait (the nightly purge holds each tenant's stripe in turn).
+  // append judged live at an earlier clock. ExpireDue takes each tenant's
+  // stripe in turn as a barrier, then every stripe at once (in array order,
+  // the ascending order appends take theirs in) for its one synced write.
   static constexpr size_t kTenantStripes = 64;
   absl::Mutex& TenantMutex(absl::string_view tenant) {
     return tenant_mu_[absl::Hash<absl::string_view>{}(tenant) % kTenantStripes];
@@ -547,6 +551,9 @@ class Store::Impl {
   absl::Mutex expire_mu_;
   // Ids of purge worklist entries (purge/<id>), from the last stored + 1.
   std::atomic<uint64_t> next_purge_id_{1};
+  // Tests only (StoreTestingHooks::SetAfterExpiryScan): called by ExpireDue
+  // between its scan and its write, with no lock held. Set before use.
+  std::function<void()> after_expiry_scan_for_testing_;
 
   std::string store_secret_;  // set once at Open
   absl::Mutex audit_mu_;

@@ -12,8 +12,10 @@
 #ifndef EBB_INTERNAL_TESTING_HOOKS_H_
 #define EBB_INTERNAL_TESTING_HOOKS_H_
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "lib/ebb/options.h"
@@ -28,6 +30,13 @@ struct StoreTestingHooks {
   static absl::StatusOr<std::unique_ptr<Store>> OpenWithEnv(
       const Options& options, const std::string& path, rocksdb::Env* env) {
     return Store::OpenWithEnv(options, path, env);
+  }
+  // Calls `hook` in every ExpireDue of `store` after it has scanned each
+  // tenant and before it writes, with no lock held: what a hold set by
+  // another thread at that moment does. Not thread-safe: set it before the
+  // store is used.
+  static void SetAfterExpiryScan(Store& store, std::function<void()> hook) {
+    store.SetAfterExpiryScanForTesting(std::move(hook));
   }
 };
 
