@@ -409,6 +409,50 @@ TEST(FaultInjectionTest, ReadErrorsAreReportedNotHidden) {
 // column family or the format marker was written) left a directory that Open
 // refused for ever, as "not an ebb store" or "no format marker". An empty one
 // is now finished instead.
+// Regression (found by the write sweep once purges wrote less): a MANIFEST
+// write that fails during a compaction turns file deletions off
+// (BackgroundErrorGuard), so the WAL files of that run outlive it; after a
+// reopen RocksDB no longer tracks them and only a full scan of the directory
+// deletes them. They hold the messages as written, so the next purge must
+// get rid of them, however expired those messages are by then.
+TEST(FaultInjectionTest, PurgeRemovesWalFilesLeftByAFailedRun) {
+  // Every write of a compaction in turn is the first to fail (and every one
+  // after it): one of them is the MANIFEST write that leaves the WAL behind.
+  int failed_runs = 0;
+  for (int after = 0;; ++after) {
+    ASSERT_LT(after, 200) << "the compaction never stopped failing";
+    FaultyDisk disk;
+    bool failed = false;
+    {
+      absl::StatusOr<std::unique_ptr<Store>> store = disk.Open();
+      ASSERT_TRUE(store.ok()) << store.status();
+      for (int c = 0; c < 3; ++c) {
+        std::vector<v1::Message> batch;
+        for (int seq = 1; seq <= 40; ++seq) {
+          batch.push_back(MakeMessage("acme", "u", absl::StrCat("c", c), seq,
+                                      T0() - absl::Minutes(seq),
+                                      std::string(200 + seq, 'a' + c)));
+        }
+        ASSERT_TRUE((*store)->AppendBatch(batch).ok());
+      }
+      disk.fs->Arm({.op = FaultOp::kWrite, .after = after});
+      failed = !(*store)->CompactAll().ok();
+      (void)(*store)->Close();
+    }
+    disk.fs->Heal();
+    if (!failed) break;
+    ++failed_runs;
+    disk.clock->Set(T0() + Days(60));
+    absl::StatusOr<std::unique_ptr<Store>> reopened = disk.Open();
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    ::ebb::testing::ExpectPurgeLeavesNothingOnDisk(
+        **reopened, absl::StrCat("fault after ", after, " writes (first in ",
+                                 disk.fs->first_injected_file(), "): "));
+    if (::testing::Test::HasFailure()) break;
+  }
+  EXPECT_GT(failed_runs, 2);
+}
+
 // ExpireDue writes every tenant's audit records and watermark in one synced
 // write: many tenants cost one WAL sync, not one each (the 6 M-message
 // backlog purge spent a tenth of its time in 200 per-tenant syncs). And that
