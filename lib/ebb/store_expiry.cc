@@ -18,6 +18,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -134,17 +135,27 @@ absl::Status AppendWriteBatch(
   return ToAbslStatus(from.Iterate(&copier), "expire: combine writes");
 }
 
-// Every tenant stripe, exclusively, in ascending address order (the order
-// appends take theirs in, so no deadlock), released in reverse.
+// Every tenant stripe, shared or exclusively, in ascending address order
+// (the order appends take theirs in, so no deadlock), released in reverse.
 class AllTenantStripes {
  public:
-  explicit AllTenantStripes(absl::Span<absl::Mutex> stripes)
-      : stripes_(stripes) {
-    for (absl::Mutex& mu : stripes_) mu.Lock();
+  AllTenantStripes(absl::Span<absl::Mutex> stripes, bool exclusive)
+      : stripes_(stripes), exclusive_(exclusive) {
+    for (absl::Mutex& mu : stripes_) {
+      if (exclusive_) {
+        mu.Lock();
+      } else {
+        mu.ReaderLock();
+      }
+    }
   }
   ~AllTenantStripes() {
     for (auto it = stripes_.rbegin(); it != stripes_.rend(); ++it) {
-      it->Unlock();
+      if (exclusive_) {
+        it->Unlock();
+      } else {
+        it->ReaderUnlock();
+      }
     }
   }
   AllTenantStripes(const AllTenantStripes&) = delete;
@@ -152,6 +163,7 @@ class AllTenantStripes {
 
  private:
   absl::Span<absl::Mutex> stripes_;
+  const bool exclusive_;
 };
 
 // Adds one AUDIT_EXPIRE record per group to `records`.
@@ -523,33 +535,45 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
     return absl::OkStatus();
   };
   EBB_RETURN_IF_ERROR(combine());
-  // Every tenant's stripe is then held until the watermarks are published:
-  // an erasure, hold or release of a tenant must never see the new
-  // watermark on disk and the old one in memory (it would audit or keep by
-  // the old one), and no hold can be set between the check below and the
-  // write. Appends wait for this one write only.
-  AllTenantStripes all_stripes(absl::MakeSpan(tenant_mu_));
-  const std::shared_ptr<const PolicySnapshot> current =
-      state_->Observe().snapshot;
-  bool rescanned = false;
-  for (TenantExpiry& t : scanned) {
-    if (&t.seen->protections() == &current->protections()) continue;
-    // A hold, restriction or pending erasure changed during the scan: scan
-    // again, with the stripes held (rare; appends wait for it).
-    EBB_ASSIGN_OR_RETURN(std::optional<TenantExpiry> again,
-                         scan_tenant(t.tenant, t.number, /*locked=*/true));
-    if (again.has_value()) {
-      t = *std::move(again);
-    } else {
-      t = TenantExpiry{};  // nothing due after all: writes nothing
+  // Every tenant's stripe is then held until the watermarks are published,
+  // shared: erasures, holds and their release take a stripe exclusively, and
+  // none of them may see the new watermark on disk and the old one in memory
+  // (lifting a hold audits what expired under it by the in-memory one), or
+  // set a hold between the check below and the write. Appends take stripes
+  // shared too, and need not wait: the barriers ordered them (anything they
+  // accept now is live at a later clock than the scans judged at).
+  std::optional<AllTenantStripes> stripes;
+  stripes.emplace(absl::MakeSpan(tenant_mu_), /*exclusive=*/false);
+  auto changed_during_scan = [&](const TenantExpiry& t) {
+    return !t.tenant.empty() &&
+           &t.seen->protections() != &state_->Observe().snapshot->protections();
+  };
+  if (std::any_of(scanned.begin(), scanned.end(), changed_during_scan)) {
+    // A hold, restriction or pending erasure changed during the scan (rare):
+    // with every stripe held exclusively, so that no append runs either, the
+    // tenants it may concern are scanned again.
+    stripes.reset();
+    stripes.emplace(absl::MakeSpan(tenant_mu_), /*exclusive=*/true);
+    for (TenantExpiry& t : scanned) {
+      if (!changed_during_scan(t)) continue;
+      EBB_ASSIGN_OR_RETURN(std::optional<TenantExpiry> again,
+                           scan_tenant(t.tenant, t.number, /*locked=*/true));
+      if (again.has_value()) {
+        t = *std::move(again);
+      } else {
+        t = TenantExpiry{};  // nothing due after all: writes nothing
+      }
     }
-    rescanned = true;
+    EBB_RETURN_IF_ERROR(combine());
   }
-  if (rescanned) EBB_RETURN_IF_ERROR(combine());
+  // Written before it is published, and not under the policy lock, which
+  // every read and append takes: a synced write of a backlog's records can
+  // wait a while on a busy disk. Until the watermarks are published the
+  // filter keeps what they expire, which is safe.
+  EBB_RETURN_IF_ERROR(WriteAudited(&batch, &records, "expire"));
   EBB_RETURN_IF_ERROR(
       state_->Update([&](const RetentionState::View& view)
                          -> absl::StatusOr<std::optional<PolicySnapshot>> {
-        EBB_RETURN_IF_ERROR(WriteAudited(&batch, &records, "expire"));
         PolicySnapshot next = *view.snapshot;
         for (const TenantExpiry& t : scanned) {
           if (!t.tenant.empty()) {
@@ -558,6 +582,7 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
         }
         return std::optional<PolicySnapshot>(std::move(next));
       }));
+  stripes.reset();
   for (size_t i = 0; i < scanned.size(); ++i) {
     AddCounts(scanned[i].counts, &report);
     AddGroups(scanned[i].tenant, scanned[i].groups,

@@ -530,7 +530,7 @@ class Store::Impl {
   // every append of its tenant either before it (and erases it) or after it
   // (and the guard checks it), and ExpireDue's watermark never passes an
   // append judged live at an earlier clock. ExpireDue takes each tenant's
-  // stripe in turn as a barrier, then every stripe at once (in array order,
+  // stripe in turn as a barrier, then every stripe shared (in array order,
   // the ascending order appends take theirs in) for its one synced write.
   static constexpr size_t kTenantStripes = 64;
   absl::Mutex& TenantMutex(absl::string_view tenant) {
