@@ -530,8 +530,8 @@ class Store::Impl {
   // every append of its tenant either before it (and erases it) or after it
   // (and the guard checks it), and ExpireDue's watermark never passes an
   // append judged live at an earlier clock. ExpireDue takes each tenant's
-  // stripe in turn as a barrier, then every stripe shared (in array order,
-  // the ascending order appends take theirs in) for its one synced write.
+  // stripe in turn as a barrier, then the due tenants' stripes shared (in
+  // ascending address order, as appends take theirs) for its one write.
   static constexpr size_t kTenantStripes = 64;
   absl::Mutex& TenantMutex(absl::string_view tenant) {
     return tenant_mu_[absl::Hash<absl::string_view>{}(tenant) % kTenantStripes];
