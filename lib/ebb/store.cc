@@ -1116,7 +1116,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenWithEnv(
   db_options.env = env;
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = !exists || creation_cut_short;
-  db_options.max_background_jobs = 2;
+  db_options.max_background_jobs = store_internal::kBackgroundJobs;
   db_options.keep_log_file_num = 5;
   // A WAL file is deleted only once every column family with data in it has
   // flushed, and the index and metadata memtables fill far more slowly than

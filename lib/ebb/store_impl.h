@@ -76,6 +76,9 @@ struct PurgeRange;
 
 // The rate limiter's setting outside a purge: far above any disk.
 inline constexpr int64_t kUnlimitedBytesPerSecond = int64_t{1} << 40;
+// RocksDB's background jobs: one flush and one compaction at a time on this
+// 2-core kind of machine (the purge lends compactions one more slot).
+inline constexpr int kBackgroundJobs = 2;
 
 // Metadata keys of the default column family.
 inline constexpr char kStoreSecretKey[] = "secret";

@@ -263,12 +263,27 @@ absl::Status Store::Impl::HoldOffCompactions() {
       return held;
     }
   }
-  return absl::OkStatus();
+  // A second compaction slot while nothing else compacts the two: the
+  // index compaction runs beside the day compactions (with one slot, the
+  // days waited for it). RocksDB gives one slot to flushes, the rest to
+  // compactions.
+  const absl::Status slots = ToAbslStatus(
+      db_->SetDBOptions({{"max_background_jobs",
+                          absl::StrCat(store_internal::kBackgroundJobs + 1)}}),
+      "hold off compactions");
+  if (!slots.ok()) ResumeCompactions().IgnoreError();
+  return slots;
 }
 
 absl::Status Store::Impl::ResumeCompactions() {
-  return ToAbslStatus(db_->EnableAutoCompaction({messages_cf(), index_cf()}),
-                      "resume compactions");
+  const absl::Status slots = ToAbslStatus(
+      db_->SetDBOptions({{"max_background_jobs",
+                          absl::StrCat(store_internal::kBackgroundJobs)}}),
+      "resume compactions");
+  const absl::Status resumed =
+      ToAbslStatus(db_->EnableAutoCompaction({messages_cf(), index_cf()}),
+                   "resume compactions");
+  return slots.ok() ? resumed : slots;
 }
 
 absl::Status Store::Impl::WaitForRunningCompactions(absl::Time deadline) {
