@@ -365,18 +365,21 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
   report.dry_run = options.dry_run;
   report.sst_bytes_before = LiveSstBytes(db_.get(), handles_);
 
-  progress("expiring");
-  EBB_ASSIGN_OR_RETURN(report.expiry, ExpireDue(options.dry_run));
-  report.now = report.expiry.now;
-  progress(absl::StrFormat(
-      "expired %d messages: %d (day, tenant) ranges counted from file "
-      "statistics, %d read",
-      report.expiry.messages, report.expiry.ranges_counted_from_files,
-      report.expiry.ranges_read));
-
-  EBB_ASSIGN_OR_RETURN(std::vector<PurgeRange> ranges, ReadWorklist());
-  ranges = Coalesce(std::move(ranges));
+  // Expiry (audited), then the worklist it added to.
+  auto expire = [&]() -> absl::StatusOr<std::vector<PurgeRange>> {
+    progress("expiring");
+    EBB_ASSIGN_OR_RETURN(report.expiry, ExpireDue(options.dry_run));
+    report.now = report.expiry.now;
+    progress(absl::StrFormat(
+        "expired %d messages: %d (day, tenant) ranges counted from file "
+        "statistics, %d read",
+        report.expiry.messages, report.expiry.ranges_counted_from_files,
+        report.expiry.ranges_read));
+    EBB_ASSIGN_OR_RETURN(std::vector<PurgeRange> ranges, ReadWorklist());
+    return Coalesce(std::move(ranges));
+  };
   if (options.dry_run) {
+    EBB_ASSIGN_OR_RETURN(const std::vector<PurgeRange> ranges, expire());
     report.ranges_pending = ranges.size();
     report.sst_bytes_after = report.sst_bytes_before;
     report.duration = absl::Now() - started;
@@ -393,15 +396,17 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
   // output into a range after it was compacted here: verify found 61 724
   // expired records left that way when the purge did not wait for them. So
   // automatic compactions of the filtered column families are held off for
-  // the rest of the purge (flushes go on, so writers do not stall), and the
-  // purge waits for the running ones to finish. Nothing but the purge then
-  // compacts those column families, so no compaction can move newer data
-  // into a range between the check and the drop below either.
+  // the whole purge (flushes go on, so writers do not stall), and the purge
+  // waits for the running ones to finish before ExpireDue, which then has
+  // the cores to itself. Nothing but the purge then compacts those column
+  // families, so no compaction can move newer data into a range between the
+  // check and the drop below either.
   const absl::Status held = HoldOffCompactions();
   if (!held.ok()) {
     rate_limiter_->SetBytesPerSecond(store_internal::kUnlimitedBytesPerSecond);
     return held;
   }
+  std::vector<PurgeRange> ranges;
   absl::Status status = [&]() -> absl::Status {
     // No flush first: the files dropped below are never level 0, and
     // CompactRange flushes a memtable that overlaps its range by itself. The
@@ -415,6 +420,7 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
           "waited %.3f s for running compactions",
           absl::ToDoubleSeconds(report.waited_for_compactions)));
     }
+    EBB_ASSIGN_OR_RETURN(ranges, expire());
     if (absl::Now() >= deadline) {
       report.complete = false;
       report.ranges_pending = ranges.size();
