@@ -375,6 +375,22 @@ TEST_F(PurgeTest, HoldSetBetweenExpiryScanAndWriteKeepsWhatItCovers) {
   EXPECT_FALSE(AnyFileContains(dir_.path(), "other-T3RoZXI"));
 }
 
+// A lifted hold's key names whom it held (raw id: holds are looked up by
+// it). The purge compacts the metadata where such records get deleted, so
+// neither the record nor its tombstone stays on disk.
+TEST_F(PurgeTest, PurgeLeavesNoLiftedHoldOnDisk) {
+  Conversation("acme", "c1", 3, clock_->Now());
+  ASSERT_TRUE(
+      store_->SetHold("acme", v1::SCOPE_USER, "u-SG9sZGVu", "case 7", "legal")
+          .ok());
+  ASSERT_TRUE(
+      store_->ClearHold("acme", v1::SCOPE_USER, "u-SG9sZGVu", "legal").ok());
+  const PurgeReport report = PurgeOk();
+  EXPECT_TRUE(report.complete);
+  Close();
+  EXPECT_FALSE(AnyFileContains(dir_.path(), "u-SG9sZGVu"));
+}
+
 TEST_F(PurgeTest, VerifyWhileCompactionsReplaceFilesNeverFails) {
   // Found by purge_bench: a file listed as live was compacted away before
   // Verify opened it ("No such file or directory").
