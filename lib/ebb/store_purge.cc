@@ -13,7 +13,6 @@
 #include <future>
 #include <set>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -535,27 +534,18 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
     // deleted holds, restrictions and worklist entries, which name users.
     if (report.complete) {
       progress("compacting the metadata");
-      // Only the metadata that gets deleted, in one compaction (one per
-      // prefix rewrote the same files up to five times): holds, pending
-      // erasures, the worklist, requests and restrictions sit together in
-      // key order, with only the small policies between them. The audit
-      // ledger, which only grows, is left alone.
-      static_assert(
-          std::string_view(store_internal::kHoldPrefix) <
-              store_internal::kPendingPrefix &&
-          std::string_view(store_internal::kPendingPrefix) < kPurgePrefix &&
-          std::string_view(kPurgePrefix) < store_internal::kRequestPrefix &&
-          std::string_view(store_internal::kRequestPrefix) <
-              store_internal::kRestrictPrefix &&
-          std::string_view(internal::kAuditPrefix) <
-              store_internal::kHoldPrefix);
-      const std::string end =
-          internal::PrefixSuccessor(store_internal::kRestrictPrefix);
-      const rocksdb::Slice begin_slice(store_internal::kHoldPrefix),
-          end_slice(end);
-      EBB_RETURN_IF_ERROR(ToAbslStatus(
-          db_->CompactRange(compact, meta_cf(), &begin_slice, &end_slice),
-          "purge: compact metadata"));
+      // Only the metadata that gets deleted: the audit ledger, which only
+      // grows, is left alone.
+      for (const char* prefix :
+           {store_internal::kHoldPrefix, store_internal::kPendingPrefix,
+            kPurgePrefix, store_internal::kRequestPrefix,
+            store_internal::kRestrictPrefix}) {
+        const std::string end = internal::PrefixSuccessor(prefix);
+        const rocksdb::Slice begin_slice(prefix), end_slice(end);
+        EBB_RETURN_IF_ERROR(ToAbslStatus(
+            db_->CompactRange(compact, meta_cf(), &begin_slice, &end_slice),
+            "purge: compact metadata"));
+      }
     }
     report.ranges_pending = ranges.size() - report.ranges_compacted;
     return absl::OkStatus();
