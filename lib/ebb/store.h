@@ -513,13 +513,15 @@ class Store {
   // since the last run physically disappear: drops the SST files that lie
   // wholly inside such a range and hold nothing newer than its deletion
   // (DeleteFilesInRanges, nothing rewritten), compacts what is left with one
-  // bottommost (kForce) compaction per expiry day, compacts the small index
-  // and the metadata that gets deleted (never the audit ledger), and flushes
-  // so RocksDB deletes WAL files that still hold purged data. Ends with an
-  // AUDIT_PURGE_RUN record. Automatic compactions of the message and index
-  // data are held off while it runs, and it first waits for the ones already
-  // running (their filters predate the expiry it just carried out); flushes
-  // go on. Safe to call from a backend's own thread while it
+  // bottommost (kForce) compaction per expiry day while the small index is
+  // compacted whole beside them, compacts the metadata that gets deleted
+  // (never the audit ledger), and flushes so RocksDB deletes WAL files that
+  // still hold purged data (then scans the directory for any a failed run
+  // left). Ends with an AUDIT_PURGE_RUN record. Automatic compactions of the
+  // message and index data are held off while it runs, and it first waits
+  // for the ones already running (their filters would predate the expiry it
+  // carries out); flushes go on. Safe to call from a backend's own thread
+  // while it
   // serves reads and writes (one purge at a time). Idempotent and resumable:
   // the worklist of ranges is durable and each entry is removed only once its
   // range has been compacted. See docs/storage-layout.md.
