@@ -494,34 +494,41 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
     // a backlog): an entry deleted late only makes a killed run compact its
     // range again.
     rocksdb::WriteBatch done_batch;
-    for (const PurgeRange* r : empty_ranges) {
+    size_t done_ranges = 0;
+    auto mark_done = [&](const PurgeRange* r) {
       for (const std::string& key : r->keys) done_batch.Delete(meta_cf(), key);
-    }
-    size_t done_ranges = empty_ranges.size();
+      ++done_ranges;
+    };
+    for (const PurgeRange* r : empty_ranges) mark_done(r);
     // Two days at a time (the purge lent compactions a second slot): days
     // are disjoint key ranges, so RocksDB runs both compactions, and the
     // partly expired days, which are most of the rewrite, need not take
-    // turns on one core. A span open at the end overlaps every later day:
-    // it goes alone, after the others.
+    // turns on one core. Only the last span can be open at the end (ranges
+    // after an open one are coalesced into it); it overlaps every later day,
+    // so it goes alone, after the others.
+    const size_t bounded = !spans.empty() && spans.back().end.empty()
+                               ? spans.size() - 1
+                               : spans.size();
     std::vector<char> compacted(spans.size(), 0);  // by span
     std::atomic<size_t> next_span{0};
     std::atomic<bool> out_of_time{false};
-    auto compact_span = [&](const Span& span) -> absl::Status {
-      const rocksdb::Slice begin(span.begin), end(span.end);
-      return ToAbslStatus(db_->CompactRange(compact, messages_cf(), &begin,
-                                            span.end.empty() ? nullptr : &end),
-                          "purge: compact");
+    auto compact_span = [&](size_t i) -> absl::Status {
+      if (absl::Now() >= deadline) {
+        out_of_time = true;
+        return absl::OkStatus();
+      }
+      const rocksdb::Slice begin(spans[i].begin), end(spans[i].end);
+      EBB_RETURN_IF_ERROR(
+          ToAbslStatus(db_->CompactRange(compact, messages_cf(), &begin,
+                                         spans[i].end.empty() ? nullptr : &end),
+                       "purge: compact"));
+      compacted[i] = 1;
+      return absl::OkStatus();
     };
     auto compact_days = [&]() -> absl::Status {
-      for (size_t i = next_span.fetch_add(1); i < spans.size();
+      for (size_t i = next_span.fetch_add(1); i < bounded && !out_of_time;
            i = next_span.fetch_add(1)) {
-        if (spans[i].end.empty()) continue;
-        if (absl::Now() >= deadline) {
-          out_of_time = true;
-          return absl::OkStatus();
-        }
-        EBB_RETURN_IF_ERROR(compact_span(spans[i]));
-        compacted[i] = 1;
+        EBB_RETURN_IF_ERROR(compact_span(i));
       }
       return absl::OkStatus();
     };
@@ -533,34 +540,20 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
       EBB_RETURN_IF_ERROR(first);
       EBB_RETURN_IF_ERROR(other);
     }
-    for (size_t i = 0; i < spans.size(); ++i) {
-      if (!spans[i].end.empty()) continue;
-      if (out_of_time || absl::Now() >= deadline) {
-        out_of_time = true;
-        break;
-      }
-      EBB_RETURN_IF_ERROR(compact_span(spans[i]));
-      compacted[i] = 1;
+    if (bounded < spans.size() && !out_of_time) {
+      EBB_RETURN_IF_ERROR(compact_span(bounded));
     }
     if (out_of_time) report.complete = false;
     size_t days_done = 0;
     for (size_t i = 0; i < spans.size(); ++i) {
       if (!compacted[i]) continue;
       ++days_done;
-      for (const PurgeRange* r : spans[i].ranges) {
-        for (const std::string& key : r->keys) {
-          done_batch.Delete(meta_cf(), key);
-        }
-      }
-      done_ranges += spans[i].ranges.size();
+      for (const PurgeRange* r : spans[i].ranges) mark_done(r);
     }
     progress(absl::StrFormat("compacted %d of %d expiry days", days_done,
                              spans.size()));
     EBB_RETURN_IF_ERROR(index_compacted.get());
-    for (const PurgeRange* r : index_ranges) {
-      for (const std::string& key : r->keys) done_batch.Delete(meta_cf(), key);
-    }
-    done_ranges += index_ranges.size();
+    for (const PurgeRange* r : index_ranges) mark_done(r);
     if (done_ranges > 0) {
       EBB_RETURN_IF_ERROR(ToAbslStatus(db_->Write(SyncWrite(), &done_batch),
                                        "purge: worklist"));
