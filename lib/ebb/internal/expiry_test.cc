@@ -10,6 +10,13 @@
 namespace ebb::internal {
 namespace {
 
+// The same cutoff for every category.
+CategoryCutoffs AllCategories(int64_t micros) {
+  CategoryCutoffs cutoffs;
+  cutoffs.micros.fill(micros);
+  return cutoffs;
+}
+
 const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
 const absl::Duration kWeek = absl::Hours(24 * 7);
 
@@ -58,10 +65,8 @@ TEST(ExpiryTest, KeepForeverWithoutHorizonNeverExpires) {
 }
 
 TEST(ExpiryTest, CutoffsAreLookedUpPerTenantWithDefaultsForTheRest) {
-  CategoryCutoffs defaults;
-  defaults.micros.fill(100);
-  CategoryCutoffs tenant7;
-  tenant7.micros.fill(200);
+  const CategoryCutoffs defaults = AllCategories(100);
+  const CategoryCutoffs tenant7 = AllCategories(200);
   ExpiryCutoffs table(defaults, {{7, tenant7}});
   const RecordHeader h{v1::CATEGORY_DIAGNOSTIC_LOG, 150};
   EXPECT_TRUE(IsExpired(table.ForTenant(7), h));
@@ -69,10 +74,8 @@ TEST(ExpiryTest, CutoffsAreLookedUpPerTenantWithDefaultsForTheRest) {
 }
 
 TEST(ExpiryTest, UnlistedTenantsBetweenListedOnesGetTheDefaults) {
-  CategoryCutoffs defaults;
-  defaults.micros.fill(100);
-  CategoryCutoffs listed;
-  listed.micros.fill(200);
+  const CategoryCutoffs defaults = AllCategories(100);
+  const CategoryCutoffs listed = AllCategories(200);
   const ExpiryCutoffs table(defaults, {{0, listed}, {7, listed}});
   const RecordHeader h{v1::CATEGORY_TRANSCRIPT, 150};
   EXPECT_TRUE(IsExpired(table.ForTenant(0), h));
@@ -83,10 +86,8 @@ TEST(ExpiryTest, UnlistedTenantsBetweenListedOnesGetTheDefaults) {
 
 // A table indexed by number would need 4 billion slots here.
 TEST(ExpiryTest, FewTenantsWithHugeNumbersAreLookedUpToo) {
-  CategoryCutoffs defaults;
-  defaults.micros.fill(100);
-  CategoryCutoffs listed;
-  listed.micros.fill(200);
+  const CategoryCutoffs defaults = AllCategories(100);
+  const CategoryCutoffs listed = AllCategories(200);
   constexpr TenantNumber kHuge = 4'000'000'000u;
   const ExpiryCutoffs table(defaults, {{5, listed}, {kHuge, listed}});
   const RecordHeader h{v1::CATEGORY_TRAINING_EXAMPLE, 150};
@@ -97,10 +98,8 @@ TEST(ExpiryTest, FewTenantsWithHugeNumbersAreLookedUpToo) {
 }
 
 TEST(ExpiryTest, ClassifyRecordReadsTenantAndHeaderAsStored) {
-  CategoryCutoffs defaults;
-  defaults.micros.fill(100);
-  CategoryCutoffs tenant7;
-  tenant7.micros.fill(200);
+  const CategoryCutoffs defaults = AllCategories(100);
+  const CategoryCutoffs tenant7 = AllCategories(200);
   const ExpiryCutoffs table(defaults, {{7, tenant7}});
   std::string value;
   AppendRecordHeader({v1::CATEGORY_TRANSCRIPT, 150}, &value);
