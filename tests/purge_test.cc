@@ -173,9 +173,19 @@ TEST_F(PurgeTest, AppendsAfterAnErasureCutoffSurviveThePurge) {
   EXPECT_EQ(Count("acme", "c"), 1u);
 }
 
+// Text that compresses little, so files are as large as what is written.
+std::string Scrambled(int n, uint32_t seed) {
+  std::string out(n, 'a');
+  for (char& c : out) {
+    seed = seed * 1103515245u + 12345u;
+    c = static_cast<char>('a' + (seed >> 16) % 26);
+  }
+  return out;
+}
+
 TEST_F(PurgeTest, WholeFilesOfAnExpiredDayAreDroppedNotRewritten) {
   // Enough data in one expiry day to fill files of the 64 KiB test target.
-  const std::string text(300, 'q');
+  const std::string text = Scrambled(300, 7);
   for (int c = 0; c < 40; ++c) {
     Conversation("acme", absl::StrCat("c", c), 30, clock_->Now() - Days(29),
                  text + absl::StrCat(c));
@@ -194,6 +204,55 @@ TEST_F(PurgeTest, WholeFilesOfAnExpiredDayAreDroppedNotRewritten) {
       << report.files_dropped << " files dropped";
   EXPECT_THAT(Findings(), IsEmpty());
   EXPECT_EQ(Count("acme", "live"), 2u);
+}
+
+TEST_F(PurgeTest, ShorteningTwoTenantsRewritesOnlyTheFilesThatHoldThem) {
+  // Twelve tenants' messages in one expiry day, about 40 KB each. Files are
+  // cut only at the day and, past 48 KB, at tenants: two tenants a file.
+  options_.target_file_bytes = 16 << 20;
+  options_.tenant_cut_file_bytes = 48 << 10;
+  Reopen();
+  auto tenant = [](int t) { return absl::StrCat("t", t < 10 ? "0" : "", t); };
+  const absl::Time now = clock_->Now();
+  const absl::Time at = now - Days(10);
+  clock_->Set(at + absl::Minutes(1));  // appended as they happened
+  uint32_t seed = 1;
+  std::vector<std::string> expiring_texts;
+  for (int t = 0; t < 12; ++t) {
+    for (int c = 0; c < 4; ++c) {
+      std::vector<v1::Message> batch;
+      for (int i = 1; i <= 30; ++i) {
+        batch.push_back(MakeMessage(tenant(t), "u", absl::StrCat("c", c), i,
+                                    at + absl::Seconds(i),
+                                    Scrambled(300, seed++)));
+        if (t == 2 || t == 9) expiring_texts.push_back(batch.back().text());
+      }
+      ASSERT_TRUE(store_->AppendBatch(batch).ok());
+    }
+  }
+  clock_->Set(now);
+  ASSERT_TRUE(store_->CompactAll().ok());
+  // Two tenants far apart in key order shorten their policy: their part of
+  // the day expires, the other ten tenants' does not.
+  for (int t : {2, 9}) {
+    ASSERT_TRUE(
+        store_->SetPolicy(tenant(t), v1::CATEGORY_TRANSCRIPT, Days(7)).ok());
+  }
+  const PurgeReport report = PurgeOk();
+  EXPECT_EQ(report.expiry.messages, 2u * 4u * 30u);
+  // What was rewritten is the other tenant in each of the two tenants'
+  // files: about 2/12 of the day. Compacting the day from the first
+  // tenant's range to the second's end would rewrite the files between
+  // (about 6/12), and without tenant cuts the whole day would be.
+  EXPECT_LT(report.bytes_rewritten, report.sst_bytes_before * 3 / 10)
+      << report.bytes_rewritten << " of " << report.sst_bytes_before;
+  EXPECT_THAT(Findings(), IsEmpty());
+  for (const std::string& text : expiring_texts) {
+    ASSERT_FALSE(AnyFileContains(dir_.path(), text)) << text;
+  }
+  for (int t = 0; t < 12; ++t) {
+    EXPECT_EQ(Count(tenant(t), "c3"), t == 2 || t == 9 ? 0u : 30u) << t;
+  }
 }
 
 TEST_F(PurgeTest, APurgeCutShortIsFinishedByTheNextWithoutDuplicateRecords) {

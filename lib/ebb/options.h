@@ -91,6 +91,15 @@ struct Options {
   // KiB.
   size_t target_file_bytes = 16 << 20;
 
+  // Once a messages file holds this many bytes, it is also cut where the
+  // tenant changes. Whatever removes one tenant's part of a day before the
+  // rest (a shortened policy, an erasure) then makes the purge rewrite the
+  // few files that hold that tenant, not the whole day. Smaller means less
+  // rewritten for other tenants and more files; 0 gives each tenant's day
+  // its own files. A tenant's day is never split by this, only by
+  // target_file_bytes.
+  size_t tenant_cut_file_bytes = 256 << 10;
+
   // Size of the memtable that collects new messages before they are written
   // to a file. The write-ahead log is kept to about twice this (see "The
   // write-ahead log" in docs/storage-layout.md). Must be at least 64 KiB.

@@ -27,6 +27,7 @@
 #include "lib/ebb/internal/insert_hint.h"
 #include "lib/ebb/internal/key_codec.h"
 #include "lib/ebb/internal/max_created_at_merge.h"
+#include "lib/ebb/internal/message_partitioner.h"
 #include "lib/ebb/internal/policy_snapshot.h"
 #include "lib/ebb/internal/proto_time.h"
 #include "lib/ebb/internal/record_codec.h"
@@ -38,7 +39,6 @@
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
-#include "rocksdb/sst_partitioner.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 
@@ -1158,9 +1158,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenWithEnv(
           state, internal::kMessageKeyTenantOffset, message_counters,
           internal::RetentionFilterFactory::Drop::kExpiredAndAudited);
   // Cut files where the expiry day changes, so a day that has passed can be
-  // dropped as whole files.
+  // dropped as whole files, and between tenants once a file is big enough,
+  // so one tenant's early expiry or erasure rewrites a few tenants' data.
   message_options.sst_partitioner_factory =
-      rocksdb::NewSstPartitionerFixedPrefixFactory(sizeof(ExpiryBucket));
+      internal::NewMessagePartitionerFactory(options.tenant_cut_file_bytes);
   message_options.target_file_size_base = options.target_file_bytes;
   message_options.write_buffer_size = options.write_buffer_bytes;
   // Complete keys only: see insert_hint.h for why, and the RocksDB bug it

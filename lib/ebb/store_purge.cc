@@ -126,6 +126,44 @@ uint64_t LiveSstBytes(rocksdb::DB* db,
   return total;
 }
 
+// The key span of a file of levels 1 and up, by which the purge decides
+// whether compacting two ranges together would rewrite it for nothing.
+struct FileKeys {
+  std::string smallest, largest;
+};
+
+// True if a file of `files` (sorted by smallest key) lies wholly within
+// [begin, end).
+bool AnyFileWhollyInside(const std::vector<FileKeys>& files,
+                         absl::string_view begin, absl::string_view end) {
+  auto it = std::lower_bound(files.begin(), files.end(), begin,
+                             [](const FileKeys& f, absl::string_view key) {
+                               return f.smallest < key;
+                             });
+  for (; it != files.end() && it->smallest < end; ++it) {
+    if (it->largest < end) return true;
+  }
+  return false;
+}
+
+// Every file of levels 1 and up of `cf`, sorted by smallest key.
+std::vector<FileKeys> FilesOfLevelsOneAndUp(rocksdb::DB* db,
+                                            rocksdb::ColumnFamilyHandle* cf) {
+  rocksdb::ColumnFamilyMetaData metadata;
+  db->GetColumnFamilyMetaData(cf, &metadata);
+  std::vector<FileKeys> files;
+  for (size_t level = 1; level < metadata.levels.size(); ++level) {
+    for (const rocksdb::SstFileMetaData& f : metadata.levels[level].files) {
+      files.push_back({f.smallestkey, f.largestkey});
+    }
+  }
+  std::sort(files.begin(), files.end(),
+            [](const FileKeys& a, const FileKeys& b) {
+              return a.smallest < b.smallest;
+            });
+  return files;
+}
+
 }  // namespace
 
 void Store::Impl::NotePurgeRange(rocksdb::WriteBatch* batch,
@@ -249,6 +287,7 @@ absl::Status Store::Impl::DropWholeFiles(
       rocksdb::DeleteFilesInRanges(db_.get(), cf, pointers.data(),
                                    pointers.size(), /*include_end=*/false),
       "purge: drop files"));
+  progress(absl::StrFormat("dropped %d files", files));
   report->files_dropped += files;
   report->bytes_dropped += bytes;
   return absl::OkStatus();
@@ -454,9 +493,14 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
     // Then compact what is left of the deleted ranges, bottommost forced:
     // kForce, not kForceOptimized, which silently skips files in RocksDB 7.8
     // (shared/notes/rocksdb-purge-facts.md). Message files are cut at every
-    // expiry day, so one compaction per day spans all of that day's ranges
-    // (compacting each range alone would rewrite the same files again and
-    // again). Index ranges are left to the whole-index compaction below.
+    // expiry day, and between tenants once big enough, so a day's ranges are
+    // compacted together (compacting each range alone would rewrite a file
+    // they share again and again) except across a file that lies wholly
+    // between two of them: that file holds nothing deleted, and a span
+    // over it would rewrite it for nothing. Index ranges are left to the
+    // whole-index compaction below.
+    const std::vector<FileKeys> files_left =
+        FilesOfLevelsOneAndUp(db_.get(), messages_cf());
     rocksdb::CompactRangeOptions compact;
     compact.bottommost_level_compaction =
         rocksdb::BottommostLevelCompaction::kForce;
@@ -479,7 +523,9 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
       }
       const absl::string_view day = absl::string_view(r.begin).substr(0, 4);
       if (!spans.empty() && absl::StartsWith(spans.back().begin, day) &&
-          day.size() == 4) {
+          day.size() == 4 &&
+          (spans.back().end.empty() ||
+           !AnyFileWhollyInside(files_left, spans.back().end, r.begin))) {
         Span& span = spans.back();
         if (r.end.empty() || (!span.end.empty() && r.end > span.end)) {
           span.end = r.end;
@@ -550,8 +596,8 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
       ++days_done;
       for (const PurgeRange* r : spans[i].ranges) mark_done(r);
     }
-    progress(absl::StrFormat("compacted %d of %d expiry days", days_done,
-                             spans.size()));
+    progress(absl::StrFormat("compacted %d of %d spans of expiry days",
+                             days_done, spans.size()));
     EBB_RETURN_IF_ERROR(index_compacted.get());
     for (const PurgeRange* r : index_ranges) mark_done(r);
     if (done_ranges > 0) {
