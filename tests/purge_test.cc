@@ -203,6 +203,9 @@ TEST_F(PurgeTest, WholeFilesOfAnExpiredDayAreDroppedNotRewritten) {
   EXPECT_LT(report.bytes_rewritten, report.bytes_dropped)
       << report.files_dropped << " files dropped";
   EXPECT_THAT(Findings(), IsEmpty());
+  // The dropped files are deleted from disk (off the purge's main thread)
+  // by the time Purge returns.
+  EXPECT_FALSE(AnyFileContains(dir_.path(), text.substr(0, 40)));
   EXPECT_EQ(Count("acme", "live"), 2u);
 }
 

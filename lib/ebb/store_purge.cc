@@ -488,7 +488,22 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
     progress("compacting the index");
     std::future<absl::Status> index_compacted =
         std::async(std::launch::async, [this] { return CompactWholeIndex(); });
-    EBB_RETURN_IF_ERROR(drop(messages_cf()));
+    // Deleting the dropped files from disk need not hold up the day
+    // compactions: it is an unlink per file, and on a file system mounted
+    // with discard a wait for the device per file (about 0.2 ms each, 0.2 s
+    // for 1077 files in purge_bench, in series before the compactions). So
+    // file deletions are paused across the drop and resumed on a thread of
+    // their own, which deletes the files while the days compact. The purge
+    // waits for it before it returns: the files are then gone.
+    EBB_RETURN_IF_ERROR(ToAbslStatus(db_->DisableFileDeletions(),
+                                     "purge: pause file deletions"));
+    const absl::Status dropped = drop(messages_cf());
+    std::future<absl::Status> dropped_files_deleted =
+        std::async(std::launch::async, [this] {
+          return ToAbslStatus(db_->EnableFileDeletions(/*force=*/false),
+                              "purge: delete dropped files");
+        });
+    EBB_RETURN_IF_ERROR(dropped);
 
     // Then compact what is left of the deleted ranges, bottommost forced:
     // kForce, not kForceOptimized, which silently skips files in RocksDB 7.8
@@ -599,6 +614,7 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
     progress(absl::StrFormat("compacted %d of %d spans of expiry days",
                              days_done, spans.size()));
     EBB_RETURN_IF_ERROR(index_compacted.get());
+    EBB_RETURN_IF_ERROR(dropped_files_deleted.get());
     for (const PurgeRange* r : index_ranges) mark_done(r);
     if (done_ranges > 0) {
       EBB_RETURN_IF_ERROR(ToAbslStatus(db_->Write(SyncWrite(), &done_batch),
