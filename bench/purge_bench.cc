@@ -23,6 +23,7 @@
 // SST bytes. A full compaction rewrites 100 % every night.
 //
 // Usage: purge_bench [--messages=N] [--nights=N] [--json=FILE]
+//                    [--tenant_cut_file_bytes=N]
 // Build with -c opt. Prints a table and, with --json, writes the figures.
 
 #include <algorithm>
@@ -35,6 +36,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -316,9 +318,15 @@ Result TtlCompaction(const std::string& dir, absl::Time now) {
   return r;
 }
 
+// --tenant_cut_file_bytes, when given: Options::tenant_cut_file_bytes.
+std::optional<size_t> tenant_cut_file_bytes;
+
 Options EbbOptions(std::shared_ptr<ManualClock> clock) {
   Options options;
   options.clock = std::move(clock);
+  if (tenant_cut_file_bytes.has_value()) {
+    options.tenant_cut_file_bytes = *tenant_cut_file_bytes;
+  }
   return options;
 }
 
@@ -424,10 +432,14 @@ int Main(int argc, char** argv) {
       if (!absl::SimpleAtoi(arg.substr(9), &nights)) return 2;
     } else if (absl::StartsWith(arg, "--json=")) {
       json_path = std::string(arg.substr(7));
+    } else if (absl::StartsWith(arg, "--tenant_cut_file_bytes=")) {
+      size_t bytes = 0;
+      if (!absl::SimpleAtoi(arg.substr(24), &bytes)) return 2;
+      tenant_cut_file_bytes = bytes;
     } else {
       std::fprintf(stderr,
                    "usage: purge_bench [--messages=N] [--nights=N] "
-                   "[--json=FILE]\n");
+                   "[--json=FILE] [--tenant_cut_file_bytes=N]\n");
       return 2;
     }
   }
