@@ -561,7 +561,7 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
       ++done_ranges;
     };
     for (const PurgeRange* r : empty_ranges) mark_done(r);
-    // Two days at a time (the purge lent compactions a second slot): days
+    // Two spans at a time (the purge lent compactions a second slot): spans
     // are disjoint key ranges, so RocksDB runs both compactions, and the
     // partly expired days, which are most of the rewrite, need not take
     // turns on one core. Only the last span can be open at the end (ranges
@@ -586,7 +586,7 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
       compacted[i] = 1;
       return absl::OkStatus();
     };
-    auto compact_days = [&]() -> absl::Status {
+    auto compact_spans = [&]() -> absl::Status {
       for (size_t i = next_span.fetch_add(1); i < bounded && !out_of_time;
            i = next_span.fetch_add(1)) {
         EBB_RETURN_IF_ERROR(compact_span(i));
@@ -595,8 +595,8 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
     };
     {
       std::future<absl::Status> second =
-          std::async(std::launch::async, compact_days);
-      const absl::Status first = compact_days();
+          std::async(std::launch::async, compact_spans);
+      const absl::Status first = compact_spans();
       const absl::Status other = second.get();
       EBB_RETURN_IF_ERROR(first);
       EBB_RETURN_IF_ERROR(other);
@@ -605,14 +605,14 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
       EBB_RETURN_IF_ERROR(compact_span(bounded));
     }
     if (out_of_time) report.complete = false;
-    size_t days_done = 0;
+    size_t spans_done = 0;
     for (size_t i = 0; i < spans.size(); ++i) {
       if (!compacted[i]) continue;
-      ++days_done;
+      ++spans_done;
       for (const PurgeRange* r : spans[i].ranges) mark_done(r);
     }
     progress(absl::StrFormat("compacted %d of %d spans of expiry days",
-                             days_done, spans.size()));
+                             spans_done, spans.size()));
     EBB_RETURN_IF_ERROR(index_compacted.get());
     EBB_RETURN_IF_ERROR(dropped_files_deleted.get());
     for (const PurgeRange* r : index_ranges) mark_done(r);
