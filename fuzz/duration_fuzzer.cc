@@ -1,10 +1,12 @@
 // Copyright ebb authors.
 //
-// Fuzzes the two parsers of times people type: ParseRetentionDuration (`ebb
-// policy set --ttl`) and ParseRfc3339 (`--now`, created_at). Invariants: no
-// crash; an accepted duration is non-negative and whole seconds or infinite,
-// and formats back to text that parses to the same value; an accepted time is
-// inside protobuf Timestamp's range and formats back to itself.
+// Fuzzes the parsers of times people type: ParseRetentionDuration (`ebb
+// policy set --ttl`), ParseRfc3339 (`--now`, created_at) and ParseTimeOfDay
+// (`--day-start`). Invariants: no crash; an accepted duration is non-negative
+// and whole seconds or infinite, and formats back to text that parses to the
+// same value; an accepted time is inside protobuf Timestamp's range and
+// formats back to itself; an accepted time of day is whole seconds in
+// [0, 24h) and formats back to itself.
 
 #include <cstddef>
 #include <cstdint>
@@ -42,6 +44,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const std::string formatted = ebb::FormatRfc3339(*time);
     absl::StatusOr<absl::Time> again = ebb::ParseRfc3339(formatted);
     EBB_FUZZ_CHECK(again.ok() && *again == *time, "parse(format(t)) == t");
+  }
+  absl::StatusOr<absl::Duration> time_of_day = ebb::ParseTimeOfDay(text);
+  if (time_of_day.ok()) {
+    EBB_FUZZ_CHECK(
+        *time_of_day >= absl::ZeroDuration() &&
+            *time_of_day < absl::Hours(24) &&
+            absl::Trunc(*time_of_day, absl::Seconds(1)) == *time_of_day,
+        "time of day is whole seconds within a day");
+    absl::StatusOr<absl::Duration> again =
+        ebb::ParseTimeOfDay(ebb::FormatTimeOfDay(*time_of_day));
+    EBB_FUZZ_CHECK(again.ok() && *again == *time_of_day,
+                   "parse(format(t)) == t");
   }
   return 0;
 }

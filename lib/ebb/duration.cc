@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace ebb {
 namespace {
@@ -160,6 +161,38 @@ std::string FormatRetentionDuration(absl::Duration d) {
       absl::StrAppend(&out, count, absl::string_view(&unit.name, 1));
   }
   return out;
+}
+
+absl::StatusOr<absl::Duration> ParseTimeOfDay(absl::string_view text) {
+  // Two digits, a colon, two digits, and optionally a colon and two more.
+  const bool shaped =
+      (text.size() == 5 || text.size() == 8) && text[2] == ':' &&
+      (text.size() == 5 || text[5] == ':') && absl::ascii_isdigit(text[0]) &&
+      absl::ascii_isdigit(text[1]) && absl::ascii_isdigit(text[3]) &&
+      absl::ascii_isdigit(text[4]) &&
+      (text.size() == 5 ||
+       (absl::ascii_isdigit(text[6]) && absl::ascii_isdigit(text[7])));
+  auto two = [&](size_t at) {
+    return (text[at] - '0') * 10 + text[at + 1] - '0';
+  };
+  const int hours = shaped ? two(0) : 0, minutes = shaped ? two(3) : 0,
+            seconds = shaped && text.size() == 8 ? two(6) : 0;
+  if (!shaped || hours > 23 || minutes > 59 || seconds > 59) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid time of day \"", absl::CEscape(text),
+                     "\": expected HH:MM or HH:MM:SS from 00:00 to 23:59:59"));
+  }
+  return absl::Hours(hours) + absl::Minutes(minutes) + absl::Seconds(seconds);
+}
+
+std::string FormatTimeOfDay(absl::Duration time_of_day) {
+  if (time_of_day < absl::ZeroDuration() || time_of_day >= absl::Hours(24) ||
+      time_of_day != absl::Trunc(time_of_day, absl::Seconds(1))) {
+    return absl::FormatDuration(time_of_day);
+  }
+  const int64_t seconds = absl::ToInt64Seconds(time_of_day);
+  return absl::StrFormat("%02d:%02d:%02d", seconds / 3600, seconds / 60 % 60,
+                         seconds % 60);
 }
 
 }  // namespace ebb

@@ -73,6 +73,20 @@ absl::StatusOr<absl::Duration> ParseRetentionDuration(absl::string_view text);
 // Thread-safe.
 std::string FormatRetentionDuration(absl::Duration d);
 
+// A time of day, UTC, as "HH:MM" or "HH:MM:SS" (24-hour clock, two digits
+// each, 00:00 to 23:59:59), as the time after midnight: "02:30" ->
+// Hours(2) + Minutes(30). Anything else is InvalidArgument quoting the input.
+// Options::day_start is given this way on the command line.
+//
+// Thread-safe.
+absl::StatusOr<absl::Duration> ParseTimeOfDay(absl::string_view text);
+
+// "HH:MM:SS" for a time of day in whole seconds from zero to 24 hours
+// exclusive; absl::FormatDuration's text for anything else.
+//
+// Thread-safe.
+std::string FormatTimeOfDay(absl::Duration time_of_day);
+
 }  // namespace ebb
 
 #endif  // EBB_DURATION_H_

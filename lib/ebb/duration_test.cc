@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -236,6 +237,40 @@ TEST(FormatRetentionDurationTest, RoundTripsForever) {
   EXPECT_EQ(*ParseRetentionDuration(
                 FormatRetentionDuration(absl::InfiniteDuration())),
             absl::InfiniteDuration());
+}
+
+TEST(ParseTimeOfDayTest, AcceptsHoursMinutesAndOptionalSeconds) {
+  EXPECT_EQ(*ParseTimeOfDay("00:00"), absl::ZeroDuration());
+  EXPECT_EQ(*ParseTimeOfDay("02:30"), absl::Hours(2) + absl::Minutes(30));
+  EXPECT_EQ(*ParseTimeOfDay("23:59:59"), absl::Hours(24) - absl::Seconds(1));
+  EXPECT_EQ(*ParseTimeOfDay("12:10:05"),
+            absl::Hours(12) + absl::Minutes(10) + absl::Seconds(5));
+}
+
+TEST(ParseTimeOfDayTest, RefusesAnythingElseQuotingIt) {
+  for (const char* bad :
+       {"", "2:30", "24:00", "12:60", "12:00:60", "12:00:0", "12-00", "12:00Z",
+        " 12:00", "-1:00", "12:00:00.5", "1200", "ab:cd"}) {
+    const absl::StatusOr<absl::Duration> parsed = ParseTimeOfDay(bad);
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument)
+        << bad;
+    EXPECT_THAT(std::string(parsed.status().message()),
+                ::testing::HasSubstr(absl::StrCat("\"", bad, "\"")))
+        << bad;
+  }
+}
+
+TEST(FormatTimeOfDayTest, IsHoursMinutesSecondsAndRoundTrips) {
+  EXPECT_EQ(FormatTimeOfDay(absl::ZeroDuration()), "00:00:00");
+  EXPECT_EQ(FormatTimeOfDay(absl::Hours(12) + absl::Minutes(10)), "12:10:00");
+  EXPECT_EQ(FormatTimeOfDay(absl::Hours(24) - absl::Seconds(1)), "23:59:59");
+  for (int64_t s : {0, 1, 59, 60, 3599, 3600, 43805, 86399}) {
+    EXPECT_EQ(*ParseTimeOfDay(FormatTimeOfDay(absl::Seconds(s))),
+              absl::Seconds(s));
+  }
+  // Not a time of day: shown as a duration.
+  EXPECT_EQ(FormatTimeOfDay(absl::Hours(25)), "25h");
+  EXPECT_EQ(FormatTimeOfDay(-absl::Seconds(1)), "-1s");
 }
 
 }  // namespace
