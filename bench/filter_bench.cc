@@ -102,8 +102,9 @@ Input MakeInput(bool header_only) {
     const std::string conversation = absl::StrFormat(
         "conv-2026-01-01-%06d", static_cast<int>(rng() % 1000000));
     const uint64_t seq = 1 + rng() % 30;
-    const internal::ExpiryBucket bucket = internal::ExpiryBucketFor(
-        absl::FromUnixMicros(created), absl::Hours(24 * 30));
+    const internal::ExpiryBucket bucket =
+        internal::ExpiryBucketFor(absl::FromUnixMicros(created),
+                                  absl::Hours(24 * 30), absl::ZeroDuration());
     recs[i].key = internal::MessageKey(bucket, t, conversation, seq);
     if (header_only) {
       internal::AppendRecordHeader({v1::CATEGORY_TRANSCRIPT, created},

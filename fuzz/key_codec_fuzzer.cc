@@ -7,7 +7,8 @@
 // - a key a parser accepts is exactly the key its encoder builds from the
 //   parts (keys have one spelling, so a range scan cannot miss a variant);
 // - PrefixSuccessor(p) sorts after every key that starts with p;
-// - the expiry day of (created_at, ttl) contains created_at + ttl when it is
+// - for any day start, the expiry day of (created_at, ttl) contains
+//   created_at + ttl and the creation day contains created_at when it is
 //   not clamped, and LatestCreatedAtIn(day, ttl), the bound index entries
 //   carry, is never earlier than created_at (an index entry that claimed its
 //   messages were older than they are would let a read skip live data);
@@ -103,21 +104,39 @@ void CheckExpiryDay(int64_t created_micros_raw, uint64_t ttl_raw) {
   const absl::Duration ttl = absl::Seconds(
       1 + static_cast<int64_t>(ttl_raw % (uint64_t{10000} * 366 * 86400)));
 
-  const ExpiryBucket day = ebb::internal::ExpiryBucketFor(created_at, ttl);
+  // Any day start a store may have (whole seconds of a day), from bits the
+  // other two values use least.
+  const absl::Duration day_start = absl::Seconds(static_cast<int64_t>(
+      ((static_cast<uint64_t>(created_micros_raw) >> 40) ^ (ttl_raw >> 40)) %
+      86400));
+
+  const ExpiryBucket day =
+      ebb::internal::ExpiryBucketFor(created_at, ttl, day_start);
   EBB_FUZZ_CHECK(day != ebb::internal::kKeepForeverBucket,
                  "a finite TTL never lands in the keep-forever bucket");
-  EBB_FUZZ_CHECK(ebb::internal::LatestCreatedAtIn(day, ttl) >= created_at,
-                 "index bound is not earlier than created_at");
+  EBB_FUZZ_CHECK(
+      ebb::internal::LatestCreatedAtIn(day, ttl, day_start) >= created_at,
+      "index bound is not earlier than created_at");
   const bool clamped = day == 0 || day == ebb::internal::kKeepForeverBucket - 1;
   if (!clamped) {
-    EBB_FUZZ_CHECK(ebb::internal::BucketStart(day) <= created_at + ttl &&
-                       created_at + ttl < ebb::internal::BucketStart(day + 1),
-                   "expiry falls inside its day");
+    EBB_FUZZ_CHECK(
+        ebb::internal::BucketStart(day, day_start) <= created_at + ttl &&
+            created_at + ttl < ebb::internal::BucketStart(day + 1, day_start),
+        "expiry falls inside its day");
+    // The creation day of the audit counts the same days.
+    const int64_t day_start_micros = absl::ToInt64Microseconds(day_start);
+    const int64_t created_day =
+        ebb::internal::DayOfMicros(micros, day_start_micros);
+    EBB_FUZZ_CHECK(ebb::internal::DayStartMicros(created_day,
+                                                 day_start_micros) <= micros &&
+                       micros < ebb::internal::DayStartMicros(created_day + 1,
+                                                              day_start_micros),
+                   "created_at falls inside its creation day");
   }
-  EBB_FUZZ_CHECK(
-      ebb::internal::ExpiryBucketFor(created_at, absl::InfiniteDuration()) ==
-          ebb::internal::kKeepForeverBucket,
-      "infinite TTL keeps forever");
+  EBB_FUZZ_CHECK(ebb::internal::ExpiryBucketFor(
+                     created_at, absl::InfiniteDuration(), day_start) ==
+                     ebb::internal::kKeepForeverBucket,
+                 "infinite TTL keeps forever");
 }
 
 // Two ids from `input` as Append accepts them (non-empty, no NUL): the first

@@ -110,14 +110,14 @@ void CheckFileStats(absl::string_view property, uint32_t bucket,
     files["/fuzz/000001.sst"] = properties;
     files["/fuzz/000002.sst"] = properties;  // overlapping copies
 
-    ebb::internal::FileStatsCounter counter;
+    ebb::internal::FileStatsCounter counter(absl::ZeroDuration());
     const bool usable = counter.AllUsable(files);
     auto counts = counter.Count(files, bucket, tenant);
     if (with_deletions) {
       EBB_FUZZ_CHECK(!usable && !counts.has_value(),
                      "statistics of a file with deletions are not used");
     }
-    ebb::internal::FileStatsCounter single;
+    ebb::internal::FileStatsCounter single(absl::ZeroDuration());
     rocksdb::TablePropertiesCollection one;
     one["/fuzz/000001.sst"] = properties;
     (void)single.Count(one, bucket, tenant);

@@ -551,6 +551,74 @@ void WriteTraffic(ManualClock* clock, const std::vector<Store*>& stores) {
   clock->Set(now);
 }
 
+TEST_F(PurgeTest, APurgeJustBeforeTheDayStartRewritesLittleOfTheCurrentDay) {
+  // Two stores with the same traffic: one whose days begin at midnight, and
+  // one whose days begin at 12:10, ten minutes after the purge at noon.
+  // Conversations every 30 minutes of one day, 30 days ago: at noon, the
+  // first half has expired.
+  const absl::Time midnight = T0() + Days(40);
+  const absl::Duration day_start = absl::Hours(12) + absl::Minutes(10);
+  TempDir shifted_dir;
+  Options shifted_options = options_;
+  shifted_options.day_start = day_start;
+  absl::StatusOr<std::unique_ptr<Store>> shifted =
+      Store::Open(shifted_options, shifted_dir.path());
+  ASSERT_TRUE(shifted.ok()) << shifted.status();
+  // Reopened without saying: it keeps its days.
+  ASSERT_TRUE((*shifted)->Close().ok());
+  shifted_options.day_start.reset();
+  shifted = Store::Open(shifted_options, shifted_dir.path());
+  ASSERT_TRUE(shifted.ok()) << shifted.status();
+  std::vector<std::string> live_texts;
+  uint32_t seed = 1;
+  for (int c = 0; c < 48; ++c) {
+    const absl::Time at = midnight - Days(30) + absl::Minutes(30) * c;
+    clock_->Set(at + absl::Minutes(1));
+    std::vector<v1::Message> batch;
+    for (int i = 1; i <= 10; ++i) {
+      batch.push_back(MakeMessage("acme", "u", absl::StrCat("c", c), i,
+                                  at + absl::Seconds(i),
+                                  Scrambled(1000, seed++)));
+      if (c >= 24) live_texts.push_back(batch.back().text());
+    }
+    ASSERT_TRUE(store_->AppendBatch(batch).ok());
+    ASSERT_TRUE((*shifted)->AppendBatch(batch).ok());
+  }
+  ASSERT_TRUE(store_->CompactAll().ok());  // nothing has expired yet
+  ASSERT_TRUE((*shifted)->CompactAll().ok());
+
+  clock_->Set(midnight + absl::Hours(12));
+  const PurgeReport at_midnight = PurgeOk();
+  absl::StatusOr<PurgeReport> at_day_start = (*shifted)->Purge({});
+  ASSERT_TRUE(at_day_start.ok()) << at_day_start.status();
+  EXPECT_EQ(at_midnight.expiry.messages, 24u * 10u);
+  EXPECT_EQ(at_day_start->expiry.messages, 24u * 10u);
+  // Days from midnight: the purge rewrites the live half of the day, about
+  // 200 KB. Days from 12:10: only the ten minutes left of its current day.
+  EXPECT_GT(at_midnight.bytes_rewritten, 150'000u);
+  EXPECT_LT(at_day_start->bytes_rewritten, at_midnight.bytes_rewritten / 5)
+      << at_day_start->bytes_rewritten << " vs " << at_midnight.bytes_rewritten;
+  // The audit counts the same messages, per creation day of the store's
+  // days: 00:00-12:00 lies in the day that began at 12:10 the day before.
+  ASSERT_THAT(at_midnight.expiry.groups, SizeIs(1));
+  ASSERT_THAT(at_day_start->expiry.groups, SizeIs(1));
+  EXPECT_EQ(at_midnight.expiry.groups[0].created_day, midnight - Days(30));
+  EXPECT_EQ(at_day_start->expiry.groups[0].created_day,
+            midnight - Days(31) + day_start);
+  EXPECT_EQ(at_day_start->expiry.groups[0].conversations, 24u);
+  absl::StatusOr<VerifyReport> verified = (*shifted)->Verify();
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_THAT(verified->findings, IsEmpty());
+  EXPECT_THAT(Findings(), IsEmpty());
+  for (size_t i = 0; i < live_texts.size(); i += 40) {  // still on disk
+    ASSERT_TRUE(AnyFileContains(shifted_dir.path(), live_texts[i])) << i;
+  }
+  absl::StatusOr<std::vector<v1::Message>> read =
+      (*shifted)->ReadConversation("acme", "c24");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_THAT(*read, SizeIs(10));
+}
+
 TEST_F(PurgeTest, ExpiryCountedFromFileStatisticsEqualsReadingTheRecords) {
   // This store's data goes into SST files, where ExpireDue counts it from the
   // files' statistics; the other's stays in memtables, where it is read.

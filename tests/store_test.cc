@@ -684,6 +684,49 @@ TEST(StoreOpenTest, ContradictoryOptionsAreInvalidArgumentNamingTheField) {
             "Options::clock is null");
 }
 
+TEST(StoreOpenTest, DayStartIsATimeOfDayInWholeSeconds) {
+  TempDir dir;
+  std::shared_ptr<ManualClock> clock;
+  for (absl::Duration bad : {absl::Seconds(-1), absl::Hours(24),
+                             absl::Hours(30), absl::Milliseconds(1500)}) {
+    Options options = TestOptions(&clock);
+    options.day_start = bad;
+    const absl::Status s = Store::Open(options, dir.path()).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(s.message(), HasSubstr("Options::day_start must be a time of "
+                                       "day"))
+        << bad;
+  }
+  // Nothing was created by the refused opens.
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
+TEST(StoreOpenTest, AStoreKeepsItsDayStartForLife) {
+  TempDir dir;
+  std::shared_ptr<ManualClock> clock;
+  Options options = TestOptions(&clock);
+  options.day_start = absl::Hours(2);
+  ASSERT_TRUE(Store::Open(options, dir.path()).ok());
+  // Unset: the store's own. The same: fine. Another: refused, naming both.
+  options.day_start.reset();
+  ASSERT_TRUE(Store::Open(options, dir.path()).ok());
+  options.day_start = absl::Hours(2);
+  ASSERT_TRUE(Store::Open(options, dir.path()).ok());
+  options.day_start = absl::ZeroDuration();
+  const absl::Status s = Store::Open(options, dir.path()).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(),
+              HasSubstr("was created with days that begin at 02:00:00 UTC, "
+                        "not 00:00:00 (Options::day_start)"));
+  // A store created without one begins its days at midnight.
+  TempDir midnight;
+  options.day_start.reset();
+  ASSERT_TRUE(Store::Open(options, midnight.path()).ok());
+  options.day_start = absl::Minutes(30);
+  EXPECT_EQ(Store::Open(options, midnight.path()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 // Bytes in the store's write-ahead log files. RocksDB may delete one while
 // this lists them: it then counts nothing.
 uint64_t WalBytes(const std::string& path) {

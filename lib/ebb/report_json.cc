@@ -120,6 +120,7 @@ std::string StatsToJson(const StoreStats& s) {
   Field(w, "files", s.sst_files);
   Field(w, "bytes", s.sst_bytes);
   w.EndObject();
+  Field(w, "day_start", FormatTimeOfDay(s.day_start));
   w.EndObject();
   return Done(buffer);
 }

@@ -58,13 +58,14 @@ TEST(ReportJsonTest, StatsCarryEveryCounter) {
   s.reads_skipped_undecodable = 13;
   s.sst_files = 14;
   s.sst_bytes = 15;
+  s.day_start = absl::Hours(2);
   EXPECT_EQ(StatsToJson(s),
             R"({"now":"2026-01-01T00:00:00Z","messages":{"live":1,"expired":2,)"
             R"("undecodable":3,"live_bytes":4,"expired_bytes":5},"index":)"
             R"({"live":6,"expired":7,"undecodable":8},"tenants":9,)"
             R"("policies":10,"compaction_filter":{"dropped_expired":11,)"
             R"("kept_undecodable":12},"reads_skipped_undecodable":13,)"
-            R"("sst":{"files":14,"bytes":15}})");
+            R"("sst":{"files":14,"bytes":15},"day_start":"02:00:00"})");
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "lib/ebb/duration.h"
 #include "lib/ebb/internal/bucket_cache.h"
 #include "lib/ebb/internal/compaction_filter.h"
 #include "lib/ebb/internal/expiry.h"
@@ -98,6 +99,9 @@ constexpr char kIndexCf[] = "index";
 // Metadata keys.
 constexpr char kFormatKey[] = "format";
 constexpr char kFormatV1[] = "1";
+// -> the store's day start, microseconds after midnight UTC (i64 BE). Absent
+// in stores created before it existed, whose days begin at midnight.
+constexpr char kDayStartKey[] = "day-start";
 constexpr char kTenantPrefix[] = "tenant/";  // + id -> u32 BE number
 constexpr char kPolicyPrefix[] = "policy/";  // + id -> RetentionPolicy
 constexpr char kDefaultPolicyKey[] = "defaults";
@@ -176,12 +180,41 @@ absl::Status ValidateOptions(const Options& options) {
         "Options::target_file_bytes must be at least 64 KiB, got %d",
         options.target_file_bytes));
   }
+  if (options.day_start.has_value() &&
+      (*options.day_start < absl::ZeroDuration() ||
+       *options.day_start >= absl::Hours(24) ||
+       *options.day_start !=
+           absl::Trunc(*options.day_start, absl::Seconds(1)))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Options::day_start must be a time of day: at least 0 and less than "
+        "24h, in whole seconds; got ",
+        absl::FormatDuration(*options.day_start)));
+  }
   if (options.write_buffer_bytes < (64 << 10)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "Options::write_buffer_bytes must be at least 64 KiB, got %d",
         options.write_buffer_bytes));
   }
   return absl::OkStatus();
+}
+
+// The store's day start, from the metadata (midnight if it has none).
+absl::StatusOr<absl::Duration> ReadDayStart(rocksdb::DB* db,
+                                            rocksdb::ColumnFamilyHandle* meta) {
+  std::string value;
+  const rocksdb::Status s =
+      db->Get(rocksdb::ReadOptions(), meta, kDayStartKey, &value);
+  if (s.IsNotFound()) return absl::ZeroDuration();
+  EBB_RETURN_IF_ERROR(ToAbslStatus(s, "open: read day start"));
+  const int64_t micros =
+      value.size() == 8
+          ? static_cast<int64_t>(absl::big_endian::Load64(value.data()))
+          : -1;
+  if (micros < 0 || micros >= internal::kMicrosPerDay) {
+    return absl::DataLossError(
+        "open: the store's day start record is undecodable");
+  }
+  return absl::Microseconds(micros);
 }
 
 // The audit record of `policy`'s rule for `category` as just set.
@@ -445,7 +478,8 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
           " has already expired under tenant \"", m.tenant(), "\"'s policy"));
     }
     const absl::Duration ttl = tenant->ttls[m.category()];
-    const ExpiryBucket bucket = internal::ExpiryBucketFor(created_at, ttl);
+    const ExpiryBucket bucket =
+        internal::ExpiryBucketFor(created_at, ttl, day_start_);
 
     internal::EncodeMessageRecord(m, &value);
     batch.Put(
@@ -453,9 +487,9 @@ absl::Status Store::Impl::AppendBatch(absl::Span<const v1::Message> messages,
         internal::MessageKey(bucket, tenant->number, m.conversation(), m.seq()),
         value);
 
-    const int64_t bound = std::max(
-        micros,
-        internal::ToMicrosFloor(internal::LatestCreatedAtIn(bucket, ttl)));
+    const int64_t bound =
+        std::max(micros, internal::ToMicrosFloor(internal::LatestCreatedAtIn(
+                             bucket, ttl, day_start_)));
     if (!index_writes.empty()) {
       const IndexWrite& last = index_writes.back();
       if (last.tenant == tenant->number &&
@@ -899,6 +933,7 @@ absl::StatusOr<StoreStats> Store::Impl::Stats() {
   const internal::ExpiryCutoffs cutoffs = view.snapshot->CutoffsAt(view.now);
   StoreStats stats;
   stats.now = view.now;
+  stats.day_start = day_start_;
 
   struct Counts {
     uint64_t live = 0, expired = 0, undecodable = 0, live_bytes = 0,
@@ -1169,9 +1204,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenWithEnv(
   message_options.memtable_insert_with_hint_prefix_extractor =
       internal::NewMessageInsertHint();
   // Every file counts its messages per tenant, category and creation day, so
-  // ExpireDue can audit a wholly expired day without reading it.
+  // ExpireDue can audit a wholly expired day without reading it. In the
+  // store's days, which are known only once the metadata is read below: until
+  // then, a flush during recovery counts in the days asked for (or midnight's),
+  // and its files are not counted from if the store's days differ.
+  auto day_start_micros =
+      std::make_shared<std::atomic<int64_t>>(absl::ToInt64Microseconds(
+          options.day_start.value_or(absl::ZeroDuration())));
   message_options.table_properties_collector_factories.push_back(
-      internal::NewExpiryFileStatsCollectorFactory());
+      internal::NewExpiryFileStatsCollectorFactory(day_start_micros));
   rocksdb::ColumnFamilyOptions index_options;
   index_options.merge_operator =
       std::make_shared<internal::MaxCreatedAtMergeOperator>();
@@ -1215,9 +1256,16 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenWithEnv(
                          "\" has ebb's column families but no format marker"));
       }
     }
-    EBB_RETURN_IF_ERROR(ToAbslStatus(
-        db->Put(SyncWrite(), impl->meta_cf(), kFormatKey, kFormatV1),
-        "open: write format"));
+    // The day start with the marker: a store never has one without the other.
+    rocksdb::WriteBatch batch;
+    batch.Put(impl->meta_cf(), kFormatKey, kFormatV1);
+    char day_start[8];
+    absl::big_endian::Store64(day_start,
+                              static_cast<uint64_t>(day_start_micros->load()));
+    batch.Put(impl->meta_cf(), kDayStartKey,
+              rocksdb::Slice(day_start, sizeof(day_start)));
+    EBB_RETURN_IF_ERROR(
+        ToAbslStatus(db->Write(SyncWrite(), &batch), "open: write format"));
   } else {
     EBB_RETURN_IF_ERROR(ToAbslStatus(s, "open: read format"));
     if (creation_cut_short) {
@@ -1231,6 +1279,20 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenWithEnv(
           "\" is not supported (this build reads ", kFormatV1, ")"));
     }
   }
+
+  EBB_ASSIGN_OR_RETURN(const absl::Duration day_start,
+                       ReadDayStart(db, impl->meta_cf()));
+  if (options.day_start.has_value() && *options.day_start != day_start) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "open: \"", path, "\" was created with days that begin at ",
+        FormatTimeOfDay(day_start), " UTC, not ",
+        FormatTimeOfDay(*options.day_start),
+        " (Options::day_start): a store keeps its day start for life; leave "
+        "it unset to use the store's"));
+  }
+  impl->SetDayStart(day_start);
+  day_start_micros->store(absl::ToInt64Microseconds(day_start),
+                          std::memory_order_release);
 
   EBB_RETURN_IF_ERROR(impl->LoadAudit());
 

@@ -211,13 +211,16 @@ struct StoreStats {
   // RocksDB's live SST files, all column families.
   uint64_t sst_files = 0;
   uint64_t sst_bytes = 0;
+
+  // When the store's days begin, UTC (Options::day_start).
+  absl::Duration day_start;
 };
 
 // Expiry carried out for one tenant, category and creation day.
 struct ExpiryGroup {
   std::string tenant;
   v1::DataCategory category = v1::CATEGORY_UNSPECIFIED;
-  absl::Time created_day;  // midnight UTC starting the creation day
+  absl::Time created_day;  // start of the creation day (Options::day_start)
   uint64_t messages = 0;   // deleted
   uint64_t conversations = 0;
   uint64_t bytes = 0;      // key + value bytes deleted

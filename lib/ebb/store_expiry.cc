@@ -168,18 +168,23 @@ class TenantStripes {
   const bool exclusive_;
 };
 
-// Adds one AUDIT_EXPIRE record per group to `records`.
+// Adds one AUDIT_EXPIRE record per group to `records`. Creation days begin
+// `day_start` after midnight UTC (the store's days).
 void AppendExpiryRecords(absl::string_view tenant, absl::Time now,
-                         const Groups& groups, absl::string_view note,
+                         absl::Duration day_start, const Groups& groups,
+                         absl::string_view note,
                          std::vector<v1::AuditRecord>* records) {
+  const int64_t day_start_micros = absl::ToInt64Microseconds(day_start);
   for (const auto& [key, group] : groups) {
     v1::AuditRecord record = NewAuditRecord(v1::AUDIT_EXPIRE, tenant, now);
     record.set_scope(v1::SCOPE_TENANT);
     record.set_category(static_cast<v1::DataCategory>(key.first));
-    *record.mutable_created_from() = internal::ToProtoTimestamp(
-        absl::FromUnixMicros(key.second * internal::kMicrosPerDay));
-    *record.mutable_created_until() = internal::ToProtoTimestamp(
-        absl::FromUnixMicros((key.second + 1) * internal::kMicrosPerDay));
+    *record.mutable_created_from() =
+        internal::ToProtoTimestamp(absl::FromUnixMicros(
+            internal::DayStartMicros(key.second, day_start_micros)));
+    *record.mutable_created_until() =
+        internal::ToProtoTimestamp(absl::FromUnixMicros(
+            internal::DayStartMicros(key.second + 1, day_start_micros)));
     record.mutable_counts()->set_messages(group.messages);
     record.mutable_counts()->set_conversations(group.Conversations());
     record.mutable_counts()->set_bytes(group.bytes);
@@ -194,15 +199,16 @@ void AppendExpiryRecords(absl::string_view tenant, absl::Time now,
 // Adds one ExpiryGroup per group to `report`, with the seq of its audit
 // record when `sealed` (the first of AppendExpiryRecords' output for these
 // groups, same order) is given.
-void AddGroups(absl::string_view tenant, const Groups& groups,
-               const v1::AuditRecord* sealed, ExpiryReport* report) {
+void AddGroups(absl::string_view tenant, absl::Duration day_start,
+               const Groups& groups, const v1::AuditRecord* sealed,
+               ExpiryReport* report) {
   size_t r = 0;
   for (const auto& [key, group] : groups) {
     ExpiryGroup out;
     out.tenant = std::string(tenant);
     out.category = static_cast<v1::DataCategory>(key.first);
-    out.created_day =
-        absl::FromUnixMicros(key.second * internal::kMicrosPerDay);
+    out.created_day = absl::FromUnixMicros(internal::DayStartMicros(
+        key.second, absl::ToInt64Microseconds(day_start)));
     out.messages = group.messages;
     out.conversations = group.Conversations();
     out.bytes = group.bytes;
@@ -332,12 +338,12 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
       ttls[c].insert(view.snapshot->RuleFor(tenant, c).ttl);
       for (absl::Duration ttl : ttls[c]) {
         const ExpiryBucket last = internal::ExpiryBucketFor(
-            absl::FromUnixMicros(cutoffs.micros[c]), ttl);
+            absl::FromUnixMicros(cutoffs.micros[c]), ttl, day_start_);
         const ExpiryBucket first =
             through.micros[c] == std::numeric_limits<int64_t>::min()
                 ? 0
                 : internal::ExpiryBucketFor(
-                      absl::FromUnixMicros(through.micros[c]), ttl);
+                      absl::FromUnixMicros(through.micros[c]), ttl, day_start_);
         for (auto it = std::lower_bound(present.begin(), present.end(), first);
              it != present.end() && *it <= last; ++it) {
           buckets.insert(*it);
@@ -405,9 +411,10 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
         }
         const std::optional<internal::MessageKeyParts> parts =
             internal::ParseMessageKey(key);
-        Group& group =
-            groups[{header->category,
-                    internal::DayOfMicros(header->created_at_micros)}];
+        Group& group = groups[{
+            header->category,
+            internal::DayOfMicros(header->created_at_micros,
+                                  absl::ToInt64Microseconds(day_start_))}];
         if (parts.has_value() && protections != nullptr &&
             protections->KeepsConversation(parts->conversation)) {
           ++group.held_back;
@@ -512,7 +519,9 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
       tenants.size(),
       std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4));
   std::vector<std::optional<TenantExpiry>> results(tenants.size());
-  std::vector<internal::FileStatsCounter> counters(threads);
+  std::vector<internal::FileStatsCounter> counters;
+  counters.reserve(threads);
+  for (size_t i = 0; i < threads; ++i) counters.emplace_back(day_start_);
   auto scan_share = [&](size_t first) -> absl::Status {
     for (size_t i = first; i < tenants.size(); i += threads) {
       EBB_ASSIGN_OR_RETURN(results[i],
@@ -540,7 +549,7 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
   if (dry_run) {
     for (const TenantExpiry& t : scanned) {
       AddCounts(t.counts, &report);
-      AddGroups(t.tenant, t.groups, nullptr, &report);
+      AddGroups(t.tenant, day_start_, t.groups, nullptr, &report);
     }
     return report;
   }
@@ -559,7 +568,7 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
     for (const TenantExpiry& t : scanned) {
       EBB_RETURN_IF_ERROR(AppendWriteBatch(t.batch, handles_, &batch));
       first_record.push_back(records.size());
-      AppendExpiryRecords(t.tenant, t.now, t.groups, "", &records);
+      AppendExpiryRecords(t.tenant, t.now, day_start_, t.groups, "", &records);
     }
     return absl::OkStatus();
   };
@@ -623,7 +632,7 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
   stripes.reset();
   for (size_t i = 0; i < scanned.size(); ++i) {
     AddCounts(scanned[i].counts, &report);
-    AddGroups(scanned[i].tenant, scanned[i].groups,
+    AddGroups(scanned[i].tenant, day_start_, scanned[i].groups,
               records.data() + first_record[i], &report);
   }
   if (!dry_run && report.messages > 0) bucket_cache_.Clear();
@@ -743,9 +752,10 @@ absl::Status Store::Impl::ExpireReleased(
                 header->created_at_micros >= through.micros[header->category]) {
               return;
             }
-            Group& group =
-                groups[{header->category,
-                        internal::DayOfMicros(header->created_at_micros)}];
+            Group& group = groups[{
+                header->category,
+                internal::DayOfMicros(header->created_at_micros,
+                                      absl::ToInt64Microseconds(day_start_))}];
             ++group.messages;
             group.bytes += key.size() + value.size();
             group.conversations.insert(conversation);
@@ -761,7 +771,7 @@ absl::Status Store::Impl::ExpireReleased(
     }
   }
   AppendExpiryRecords(
-      tenant, now, groups,
+      tenant, now, day_start_, groups,
       "expired while held; carried out when the hold was lifted", records);
   return absl::OkStatus();
 }

@@ -317,6 +317,10 @@ class Store::Impl {
     rate_limiter_ = std::move(limiter);
   }
 
+  // Set once by Open, before anything is written.
+  void SetDayStart(absl::Duration day_start) { day_start_ = day_start; }
+  absl::Duration day_start() const { return day_start_; }
+
   // The proof on disk (store_verify.cc).
   absl::StatusOr<VerifyReport> Verify();
 
@@ -515,6 +519,9 @@ class Store::Impl {
                           Fn&& fn) const;
 
   const Options options_;
+  // When the store's days begin (Options::day_start, key_codec.h), read from
+  // the metadata at Open before anything is written.
+  absl::Duration day_start_ = absl::ZeroDuration();
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::shared_ptr<RetentionState> state_;

@@ -34,6 +34,9 @@ struct SectionCounter {
 // entries, from one thread.
 class ExpiryFileStatsCollector : public rocksdb::TablePropertiesCollector {
  public:
+  explicit ExpiryFileStatsCollector(int64_t day_start_micros)
+      : day_start_micros_(day_start_micros) {}
+
   rocksdb::Status AddUserKey(const rocksdb::Slice& key,
                              const rocksdb::Slice& value,
                              rocksdb::EntryType type,
@@ -61,7 +64,8 @@ class ExpiryFileStatsCollector : public rocksdb::TablePropertiesCollector {
       ++section.undecodable;
       return rocksdb::Status::OK();
     }
-    const int64_t day = DayOfMicros(header->created_at_micros);
+    const int64_t day =
+        DayOfMicros(header->created_at_micros, day_start_micros_);
     // A conversation's messages usually share a group: try the last one.
     if (group_ == nullptr || group_->category != header->category ||
         group_->created_day != day) {
@@ -105,6 +109,7 @@ class ExpiryFileStatsCollector : public rocksdb::TablePropertiesCollector {
     CloseSection();
     v1::ExpiryFileStats stats;
     stats.set_other_entries(other_entries_);
+    stats.set_day_start_micros(day_start_micros_);
     for (SectionCounter& s : sections_) {
       v1::ExpirySection* section = stats.add_sections();
       section->set_bucket(s.bucket);
@@ -153,18 +158,27 @@ class ExpiryFileStatsCollector : public rocksdb::TablePropertiesCollector {
   std::vector<SectionCounter> sections_;
   std::string last_key_;
   GroupCounter* group_ = nullptr;  // in sections_.back().groups
+  const int64_t day_start_micros_;
 };
 
 class ExpiryFileStatsCollectorFactory
     : public rocksdb::TablePropertiesCollectorFactory {
  public:
+  explicit ExpiryFileStatsCollectorFactory(
+      std::shared_ptr<const std::atomic<int64_t>> day_start_micros)
+      : day_start_micros_(std::move(day_start_micros)) {}
+
   rocksdb::TablePropertiesCollector* CreateTablePropertiesCollector(
       rocksdb::TablePropertiesCollectorFactory::Context /*context*/) override {
-    return new ExpiryFileStatsCollector();
+    return new ExpiryFileStatsCollector(
+        day_start_micros_->load(std::memory_order_acquire));
   }
   const char* Name() const override {
     return "ebb.ExpiryFileStatsCollectorFactory";
   }
+
+ private:
+  const std::shared_ptr<const std::atomic<int64_t>> day_start_micros_;
 };
 
 bool SectionBefore(const v1::ExpirySection& s, ExpiryBucket bucket,
@@ -176,8 +190,10 @@ bool SectionBefore(const v1::ExpirySection& s, ExpiryBucket bucket,
 }  // namespace
 
 std::shared_ptr<rocksdb::TablePropertiesCollectorFactory>
-NewExpiryFileStatsCollectorFactory() {
-  return std::make_shared<ExpiryFileStatsCollectorFactory>();
+NewExpiryFileStatsCollectorFactory(
+    std::shared_ptr<const std::atomic<int64_t>> day_start_micros) {
+  return std::make_shared<ExpiryFileStatsCollectorFactory>(
+      std::move(day_start_micros));
 }
 
 const FileStatsCounter::File& FileStatsCounter::Decode(
@@ -189,8 +205,9 @@ const FileStatsCounter::File& FileStatsCounter::Decode(
       properties.user_collected_properties.find(kExpiryFileStatsProperty);
   if (found == properties.user_collected_properties.end() ||
       !file->stats.ParseFromString(found->second) ||
-      file->stats.other_entries() != 0 || properties.num_deletions != 0 ||
-      properties.num_merge_operands != 0 ||
+      file->stats.other_entries() != 0 ||
+      file->stats.day_start_micros() != day_start_micros_ ||
+      properties.num_deletions != 0 || properties.num_merge_operands != 0 ||
       properties.num_range_deletions != 0) {
     return *file;
   }

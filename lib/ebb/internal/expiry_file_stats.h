@@ -21,6 +21,8 @@
 // more and no less than that: so FileStatsCounter refuses (nullopt), and the
 // caller reads the records instead, whenever
 // - a file has no statistics (written before ebb kept them),
+// - a file counted creation days that begin at another time of day than the
+//   store's (key_codec.h; possible only for a flush while the store opens),
 // - a file holds anything but plain puts of message records (a deletion, a
 //   range deletion or a merge may hide records the counts include),
 // - a section holds a record whose header cannot be decoded,
@@ -37,6 +39,7 @@
 #ifndef EBB_INTERNAL_EXPIRY_FILE_STATS_H_
 #define EBB_INTERNAL_EXPIRY_FILE_STATS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -44,6 +47,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "ebb/v1/file_stats.pb.h"
 #include "ebb/v1/message.pb.h"
@@ -57,14 +61,20 @@ namespace ebb::internal {
 inline constexpr char kExpiryFileStatsProperty[] = "ebb.expiry-file-stats";
 
 // Makes one collector per SST file. For the "messages" column family only:
-// every key there is a message key.
+// every key there is a message key. Each file counts creation days that begin
+// `*day_start_micros` after midnight UTC, as read when the file is started
+// (the store's day start, key_codec.h), and records which. It is shared
+// because RocksDB may flush while it opens a database, before the store has
+// read its day start from the metadata: a file written then in other days
+// than the store's is merely not counted from.
 std::shared_ptr<rocksdb::TablePropertiesCollectorFactory>
-NewExpiryFileStatsCollectorFactory();
+NewExpiryFileStatsCollectorFactory(
+    std::shared_ptr<const std::atomic<int64_t>> day_start_micros);
 
 // What the files hold of one (category, creation day) of a (day, tenant).
 struct ExpiryCounts {
   v1::DataCategory category = v1::CATEGORY_UNSPECIFIED;
-  int64_t created_day = 0;  // days since the Unix epoch
+  int64_t created_day = 0;  // the store's days (DayOfMicros)
   uint64_t messages = 0;
   uint64_t bytes = 0;  // key + value
   uint64_t conversations = 0;
@@ -77,6 +87,10 @@ struct ExpiryCounts {
 // ExpireDue run.
 class FileStatsCounter {
  public:
+  // Counts only files whose creation days begin at `day_start` (the store's).
+  explicit FileStatsCounter(absl::Duration day_start)
+      : day_start_micros_(absl::ToInt64Microseconds(day_start)) {}
+
   // What `files` (every file that overlaps the (bucket, tenant) key range, as
   // DB::GetPropertiesOfTablesInRange returns them) hold of that range, by
   // (category, created_day); nullopt if their statistics cannot say exactly
@@ -101,7 +115,8 @@ class FileStatsCounter {
 
  private:
   struct File {
-    bool usable = false;  // statistics present, only message puts
+    // Statistics present, in the store's days, and only message puts.
+    bool usable = false;
     v1::ExpiryFileStats stats;
   };
   const File& Decode(const std::string& path,
@@ -111,6 +126,7 @@ class FileStatsCounter {
       absl::Span<const File* const> files, ExpiryBucket bucket,
       TenantNumber tenant);
 
+  int64_t day_start_micros_;  // not const: ExpireDue keeps them in a vector
   absl::flat_hash_map<std::string, std::unique_ptr<File>> files_;
 };
 

@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -78,7 +79,7 @@ class ExpiryFileStatsTest : public ::testing::Test {
         rocksdb::NewSstPartitionerFixedPrefixFactory(sizeof(ExpiryBucket));
     if (collect) {
       options.table_properties_collector_factories.push_back(
-          NewExpiryFileStatsCollectorFactory());
+          NewExpiryFileStatsCollectorFactory(day_start_micros_));
     }
     rocksdb::DB* db = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(options, dir_.string(), &db).ok());
@@ -140,8 +141,9 @@ class ExpiryFileStatsTest : public ::testing::Test {
           absl::string_view(it->value().data(), it->value().size()));
       const auto parts = ParseMessageKey(
           absl::string_view(it->key().data(), it->key().size()));
-      const std::pair<int, int64_t> key{header->category,
-                                        DayOfMicros(header->created_at_micros)};
+      const std::pair<int, int64_t> key{
+          header->category,
+          DayOfMicros(header->created_at_micros, day_start_micros_->load())};
       ExpiryCounts& c = groups[key];
       if (c.messages == 0) {
         c.category = header->category;
@@ -189,7 +191,10 @@ class ExpiryFileStatsTest : public ::testing::Test {
   std::filesystem::path dir_;
   std::unique_ptr<rocksdb::DB> db_;
   uint64_t noise_ = 1;
-  FileStatsCounter counter_;
+  // Midnight, unless a test says otherwise.
+  std::shared_ptr<std::atomic<int64_t>> day_start_micros_ =
+      std::make_shared<std::atomic<int64_t>>(0);
+  FileStatsCounter counter_{absl::ZeroDuration()};
 };
 
 TEST_F(ExpiryFileStatsTest, CountsWhatAReadSeesWithConversationsAcrossFiles) {
@@ -205,6 +210,34 @@ TEST_F(ExpiryFileStatsTest, CountsWhatAReadSeesWithConversationsAcrossFiles) {
   std::optional<std::vector<ExpiryCounts>> counted = Count(kBucket, kTenant);
   ASSERT_TRUE(counted.has_value());
   EXPECT_EQ(*counted, read);
+}
+
+TEST_F(ExpiryFileStatsTest, CountsInTheStoresDays) {
+  // Days that begin at 00:20 UTC split each conversation of Populate (one
+  // message a minute from 00:01) between two creation days.
+  const absl::Duration day_start = absl::Minutes(20);
+  day_start_micros_->store(absl::ToInt64Microseconds(day_start));
+  counter_ = FileStatsCounter(day_start);
+  Open();
+  Populate();
+  Flush();
+  CompactAll();
+  const std::vector<ExpiryCounts> read = Read(kBucket, kTenant);
+  ASSERT_EQ(read.size(), 8u);  // 2 categories x 4 creation days
+  EXPECT_EQ(read[0].created_day, kDay0 / kMicrosPerDay - 1);
+  std::optional<std::vector<ExpiryCounts>> counted = Count(kBucket, kTenant);
+  ASSERT_TRUE(counted.has_value());
+  EXPECT_EQ(*counted, read);
+}
+
+TEST_F(ExpiryFileStatsTest, FilesCountedInOtherDaysThanTheStoresAreNotCounted) {
+  Open();  // the collector counts days from midnight
+  Populate();
+  Flush();
+  CompactAll();
+  ASSERT_TRUE(Count(kBucket, kTenant).has_value());
+  counter_ = FileStatsCounter(absl::Minutes(20));
+  EXPECT_FALSE(Count(kBucket, kTenant).has_value());
 }
 
 TEST_F(ExpiryFileStatsTest, CountsAFlushedFileWithoutCompaction) {
@@ -274,7 +307,7 @@ TEST_F(ExpiryFileStatsTest, CountEachAnswersAsOneCountPerBucket) {
     Flush();
     if (compact) CompactAll();
     // Its own counter: the second database reuses the first one's file names.
-    FileStatsCounter counter;
+    FileStatsCounter counter(absl::ZeroDuration());
     rocksdb::TablePropertiesCollection files;
     ASSERT_TRUE(db_->GetPropertiesOfAllTables(&files).ok());
     ASSERT_TRUE(counter.AllUsable(files));

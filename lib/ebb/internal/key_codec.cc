@@ -30,30 +30,33 @@ void AppendTerminated(absl::string_view id, std::string* out) {
 
 }  // namespace
 
-ExpiryBucket ExpiryBucketFor(absl::Time created_at, absl::Duration ttl) {
+ExpiryBucket ExpiryBucketFor(absl::Time created_at, absl::Duration ttl,
+                             absl::Duration day_start) {
   if (ttl == absl::InfiniteDuration()) return kKeepForeverBucket;
   const absl::Time expiry = created_at + ttl;  // saturates to InfiniteFuture
   if (expiry == absl::InfiniteFuture()) return kKeepForeverBucket - 1;
   if (expiry == absl::InfinitePast()) return 0;
   absl::Duration remainder;
-  int64_t day = absl::IDivDuration(expiry - absl::UnixEpoch(), absl::Hours(24),
-                                   &remainder);
+  int64_t day = absl::IDivDuration(expiry - absl::UnixEpoch() - day_start,
+                                   absl::Hours(24), &remainder);
   if (remainder < absl::ZeroDuration()) --day;  // floor, not truncation
   if (day < 0) return 0;
   if (day >= int64_t{kKeepForeverBucket}) return kKeepForeverBucket - 1;
   return static_cast<ExpiryBucket>(day);
 }
 
-absl::Time BucketStart(ExpiryBucket bucket) {
+absl::Time BucketStart(ExpiryBucket bucket, absl::Duration day_start) {
   if (bucket == kKeepForeverBucket) return absl::InfiniteFuture();
-  return absl::UnixEpoch() + absl::Hours(24) * static_cast<int64_t>(bucket);
+  return absl::UnixEpoch() + absl::Hours(24) * static_cast<int64_t>(bucket) +
+         day_start;
 }
 
-absl::Time LatestCreatedAtIn(ExpiryBucket bucket, absl::Duration ttl) {
+absl::Time LatestCreatedAtIn(ExpiryBucket bucket, absl::Duration ttl,
+                             absl::Duration day_start) {
   if (ttl == absl::InfiniteDuration() || bucket == kKeepForeverBucket) {
     return absl::InfiniteFuture();
   }
-  return BucketStart(bucket + 1) - ttl - absl::Microseconds(1);
+  return BucketStart(bucket + 1, day_start) - ttl - absl::Microseconds(1);
 }
 
 std::string TenantBucketPrefix(ExpiryBucket bucket, TenantNumber tenant) {

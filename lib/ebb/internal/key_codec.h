@@ -43,19 +43,29 @@ namespace ebb::internal {
 
 using TenantNumber = uint32_t;
 
-// Days since 1970-01-01 UTC on which a message's retention runs out, as
-// computed with the TTL in force when it was written.
+// ebb's days are 24-hour periods that begin at a fixed time of day, UTC: the
+// store's day start (Options::day_start; midnight unless the store was created
+// with another), 0 <= day_start < 24 h. Day n begins at
+// 1970-01-01 00:00 UTC + n days + day_start. Expiry buckets and the creation
+// days that audit records count per are both such days. A nightly purge that
+// runs just before the day start finds the current expiry day almost wholly
+// expired, so compacting it rewrites little (docs/storage-layout.md).
+
+// The day on which a message's retention runs out, as computed with the TTL in
+// force when it was written.
 using ExpiryBucket = uint32_t;
 
 // The bucket of data kept forever: sorts after every real day.
 inline constexpr ExpiryBucket kKeepForeverBucket = 0xFFFFFFFF;
 
-// floor((created_at + ttl) / 1 day), clamped to [0, kKeepForeverBucket - 1] for
-// a finite TTL; kKeepForeverBucket for an infinite one.
-ExpiryBucket ExpiryBucketFor(absl::Time created_at, absl::Duration ttl);
+// The day that created_at + ttl falls in, clamped to
+// [0, kKeepForeverBucket - 1] for a finite TTL; kKeepForeverBucket for an
+// infinite one.
+ExpiryBucket ExpiryBucketFor(absl::Time created_at, absl::Duration ttl,
+                             absl::Duration day_start);
 
 // The first instant of `bucket`'s day (InfiniteFuture for kKeepForeverBucket).
-absl::Time BucketStart(ExpiryBucket bucket);
+absl::Time BucketStart(ExpiryBucket bucket, absl::Duration day_start);
 
 // An upper bound on the created_at of any message that ExpiryBucketFor puts in
 // `bucket` with `ttl`: created_at + ttl < start of the next day, so created_at
@@ -63,18 +73,27 @@ absl::Time BucketStart(ExpiryBucket bucket);
 // whole microseconds). InfiniteFuture for an infinite TTL. Index entries carry
 // max(this, the message's own created_at) so that they are the same for every
 // message of a conversation in a bucket: written once, not once per message.
-absl::Time LatestCreatedAtIn(ExpiryBucket bucket, absl::Duration ttl);
+absl::Time LatestCreatedAtIn(ExpiryBucket bucket, absl::Duration ttl,
+                             absl::Duration day_start);
 
 // Microseconds in a day, the unit of expiry days and creation days.
 inline constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000 * 1000;
 
-// The day since 1970-01-01 UTC that `micros` (since the Unix epoch) falls in,
-// rounded down for instants before 1970. Audit records count expiry per such
-// creation day.
-inline int64_t DayOfMicros(int64_t micros) {
-  int64_t day = micros / kMicrosPerDay;
-  if (micros % kMicrosPerDay < 0) --day;
+// The day that `micros` (since the Unix epoch) falls in, for days beginning
+// `day_start_micros` after midnight UTC, rounded down for instants before
+// the first. Audit records count expiry per such creation day.
+inline int64_t DayOfMicros(int64_t micros, int64_t day_start_micros) {
+  // Both are within a few hundred thousand years of 1970 (the record header's
+  // range), so the subtraction does not overflow.
+  const int64_t shifted = micros - day_start_micros;
+  int64_t day = shifted / kMicrosPerDay;
+  if (shifted % kMicrosPerDay < 0) --day;
   return day;
+}
+
+// The first microsecond of `day` (as DayOfMicros counts them).
+inline int64_t DayStartMicros(int64_t day, int64_t day_start_micros) {
+  return day * kMicrosPerDay + day_start_micros;
 }
 
 // Where each key kind keeps its tenant number.

@@ -10,43 +10,79 @@ namespace ebb::internal {
 namespace {
 
 const absl::Time kDay100 = absl::UnixEpoch() + absl::Hours(24 * 100);
+// Days that begin at midnight UTC, as in stores created without a day start.
+constexpr absl::Duration kMidnight = absl::ZeroDuration();
 
 TEST(ExpiryBucketTest, IsTheDayTheTtlRunsOut) {
-  EXPECT_EQ(ExpiryBucketFor(kDay100, absl::Hours(24 * 30)), 130u);
-  EXPECT_EQ(ExpiryBucketFor(kDay100 + absl::Hours(23), absl::Hours(24 * 30)),
+  EXPECT_EQ(ExpiryBucketFor(kDay100, absl::Hours(24 * 30), kMidnight), 130u);
+  EXPECT_EQ(ExpiryBucketFor(kDay100 + absl::Hours(23), absl::Hours(24 * 30),
+                            kMidnight),
             130u);
-  EXPECT_EQ(ExpiryBucketFor(kDay100 + absl::Hours(24), absl::Hours(24 * 30)),
+  EXPECT_EQ(ExpiryBucketFor(kDay100 + absl::Hours(24), absl::Hours(24 * 30),
+                            kMidnight),
             131u);
-  EXPECT_EQ(BucketStart(130), kDay100 + absl::Hours(24 * 30));
+  EXPECT_EQ(BucketStart(130, kMidnight), kDay100 + absl::Hours(24 * 30));
 }
 
 TEST(ExpiryBucketTest, KeepForeverSortsLastAndFiniteTtlsNeverReachIt) {
-  EXPECT_EQ(ExpiryBucketFor(kDay100, absl::InfiniteDuration()),
+  EXPECT_EQ(ExpiryBucketFor(kDay100, absl::InfiniteDuration(), kMidnight),
             kKeepForeverBucket);
-  EXPECT_EQ(BucketStart(kKeepForeverBucket), absl::InfiniteFuture());
+  EXPECT_EQ(BucketStart(kKeepForeverBucket, kMidnight), absl::InfiniteFuture());
   // A huge finite TTL clamps below the forever bucket instead of wrapping.
-  EXPECT_EQ(ExpiryBucketFor(kDay100, absl::Hours(24) * (int64_t{1} << 40)),
-            kKeepForeverBucket - 1);
+  EXPECT_EQ(
+      ExpiryBucketFor(kDay100, absl::Hours(24) * (int64_t{1} << 40), kMidnight),
+      kKeepForeverBucket - 1);
 }
 
 TEST(ExpiryBucketTest, BeforeTheEpochFloorsAndClampsAtZero) {
-  EXPECT_EQ(ExpiryBucketFor(absl::UnixEpoch() - absl::Hours(1), absl::Hours(2)),
+  EXPECT_EQ(ExpiryBucketFor(absl::UnixEpoch() - absl::Hours(1), absl::Hours(2),
+                            kMidnight),
             0u);
   EXPECT_EQ(ExpiryBucketFor(absl::UnixEpoch() - absl::Hours(24 * 400),
-                            absl::Hours(24)),
+                            absl::Hours(24), kMidnight),
             0u);
 }
 
 TEST(ExpiryBucketTest, LatestCreatedAtInBoundsEveryMessageOfTheBucket) {
   const absl::Duration ttl = absl::Hours(24 * 30) + absl::Minutes(7);
-  const ExpiryBucket bucket = ExpiryBucketFor(kDay100, ttl);
-  const absl::Time bound = LatestCreatedAtIn(bucket, ttl);
+  const ExpiryBucket bucket = ExpiryBucketFor(kDay100, ttl, kMidnight);
+  const absl::Time bound = LatestCreatedAtIn(bucket, ttl, kMidnight);
   // The bound itself is in the bucket; one microsecond later is not.
-  EXPECT_EQ(ExpiryBucketFor(bound, ttl), bucket);
-  EXPECT_EQ(ExpiryBucketFor(bound + absl::Microseconds(1), ttl), bucket + 1);
+  EXPECT_EQ(ExpiryBucketFor(bound, ttl, kMidnight), bucket);
+  EXPECT_EQ(ExpiryBucketFor(bound + absl::Microseconds(1), ttl, kMidnight),
+            bucket + 1);
   EXPECT_GE(bound, kDay100);
-  EXPECT_EQ(LatestCreatedAtIn(kKeepForeverBucket, absl::InfiniteDuration()),
+  EXPECT_EQ(LatestCreatedAtIn(kKeepForeverBucket, absl::InfiniteDuration(),
+                              kMidnight),
             absl::InfiniteFuture());
+}
+
+TEST(ExpiryBucketTest, DaysBeginAtTheDayStart) {
+  // Days that begin at 02:00 UTC: day 130 runs from 02:00 on day 130 to
+  // 02:00 on day 131, so an expiry at 01:59 still falls in day 129.
+  const absl::Duration two_am = absl::Hours(2);
+  const absl::Duration ttl = absl::Hours(24 * 30);
+  EXPECT_EQ(BucketStart(130, two_am), kDay100 + ttl + two_am);
+  EXPECT_EQ(ExpiryBucketFor(kDay100 + two_am, ttl, two_am), 130u);
+  EXPECT_EQ(
+      ExpiryBucketFor(kDay100 + two_am - absl::Microseconds(1), ttl, two_am),
+      129u);
+  EXPECT_EQ(ExpiryBucketFor(kDay100 + absl::Hours(25), ttl, two_am), 130u);
+  // The index bound is the last microsecond whose expiry is still in the day.
+  const absl::Time bound = LatestCreatedAtIn(130, ttl, two_am);
+  EXPECT_EQ(bound, kDay100 + absl::Hours(26) - absl::Microseconds(1));
+  EXPECT_EQ(ExpiryBucketFor(bound, ttl, two_am), 130u);
+  EXPECT_EQ(ExpiryBucketFor(bound + absl::Microseconds(1), ttl, two_am), 131u);
+  // Creation days count in the same days, before the epoch too.
+  const int64_t two_am_micros = absl::ToInt64Microseconds(two_am);
+  EXPECT_EQ(DayOfMicros(absl::ToUnixMicros(kDay100 + two_am), two_am_micros),
+            100);
+  EXPECT_EQ(
+      DayOfMicros(absl::ToUnixMicros(kDay100 + two_am) - 1, two_am_micros), 99);
+  EXPECT_EQ(DayOfMicros(0, two_am_micros), -1);
+  EXPECT_EQ(DayStartMicros(100, two_am_micros),
+            absl::ToUnixMicros(kDay100 + two_am));
+  EXPECT_EQ(DayStartMicros(-1, two_am_micros), two_am_micros - kMicrosPerDay);
 }
 
 TEST(MessageKeyTest, RoundTrips) {
