@@ -121,6 +121,37 @@ TEST_F(CliTest, UsageErrorsExitTwoAndCreateNoStore) {
   EXPECT_NE(stat(db().c_str(), &st), 0) << "a usage error created the store";
 }
 
+TEST_F(CliTest, DayStartIsSetWhenTheStoreIsCreatedAndKept) {
+  // A bad time of day is a usage error and creates nothing.
+  for (const char* bad : {"24:00", "2:00", "02:00Z", "noon"}) {
+    Result r = Ebb(absl::StrCat("--day-start ", bad, " ", kNow, " ingest"),
+                   Line("c1", 1, "2026-01-09T00:00:00Z"));
+    EXPECT_EQ(r.code, 2) << bad;
+    EXPECT_THAT(r.err, HasSubstr("--day-start: invalid time of day")) << bad;
+  }
+  struct stat st;
+  ASSERT_NE(stat(db().c_str(), &st), 0) << "a usage error created the store";
+  Result r = Ebb(absl::StrCat("--day-start 02:00 ", kNow, " ingest"),
+                 Line("c1", 1, "2026-01-09T00:00:00Z"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  // Later commands need not repeat it; stats shows it.
+  r = Ebb(absl::StrCat(kNow, " stats"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(R"("day_start":"02:00:00")"));
+  r = Ebb(absl::StrCat("--day-start 02:00:00 ", kNow, " stats"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  // Another is refused, and the store is untouched.
+  r = Ebb(absl::StrCat("--day-start 03:00 ", kNow,
+                       " get --tenant acme "
+                       "--conversation c1"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("days that begin at 02:00:00 UTC, not "
+                               "03:00:00"));
+  r = Ebb(absl::StrCat(kNow, " get --tenant acme --conversation c1"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(Lines(r.out), ::testing::SizeIs(1));
+}
+
 TEST_F(CliTest, IngestStoresValidLinesAndReportsEachRejectedOne) {
   const std::string input = absl::StrCat(
       Line("c1", 1, "2026-01-01T10:00:00Z"),  //

@@ -45,6 +45,7 @@ constexpr size_t kIngestBatch = 1000;
 struct Flags {
   std::string db;
   std::string now;
+  std::string day_start;
   // ingest
   std::string file = "-";
   // get / list / policy
@@ -75,6 +76,14 @@ absl::StatusOr<Options> MakeOptions(const Flags& flags) {
           absl::StrCat("--now: ", now.status().message()));
     }
     options.clock = std::make_shared<ManualClock>(*now);
+  }
+  if (!flags.day_start.empty()) {
+    absl::StatusOr<absl::Duration> day_start = ParseTimeOfDay(flags.day_start);
+    if (!day_start.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--day-start: ", day_start.status().message()));
+    }
+    options.day_start = *day_start;
   }
   return options;
 }
@@ -257,6 +266,13 @@ int Main(int argc, char** argv) {
                  "Act as if the time were this RFC 3339 instant, e.g. "
                  "2026-03-01T00:00:00Z (default: the wall clock)")
       ->type_name("RFC3339");
+  app.add_option(
+         "--day-start", flags.day_start,
+         "Time of day (UTC) at which a new store's days begin, e.g. 02:00: "
+         "set it a little after the nightly purge runs, so that the purge "
+         "rewrites little (default 00:00). A store keeps its own for life: "
+         "given for an existing store, it must match ('ebb stats' shows it)")
+      ->type_name("HH:MM");
 
   CLI::App* ingest = app.add_subcommand(
       "ingest",
