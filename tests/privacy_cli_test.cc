@@ -311,6 +311,9 @@ TEST_F(PrivacyCliTest, PurgeThenVerifyFindsNothing) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(R"("complete":true)"));
   EXPECT_THAT(r.out, HasSubstr(R"("messages":1,)"));
+  EXPECT_THAT(r.out, HasSubstr(R"("bytes_rewritten_messages":)"));
+  EXPECT_THAT(r.out, HasSubstr(R"("bytes_rewritten_index":)"));
+  EXPECT_THAT(r.out, HasSubstr(R"("bytes_rewritten_metadata":)"));
   EXPECT_EQ(ReadFile(report), r.out);
   const std::string prom = ReadFile(metrics);
   EXPECT_THAT(prom, HasSubstr("# TYPE ebb_purge_complete gauge\n"

@@ -595,7 +595,14 @@ TEST_F(PurgeTest, APurgeJustBeforeTheDayStartRewritesLittleOfTheCurrentDay) {
   EXPECT_EQ(at_day_start->expiry.messages, 24u * 10u);
   // Days from midnight: the purge rewrites the live half of the day, about
   // 200 KB. Days from 12:10: only the ten minutes left of its current day.
-  EXPECT_GT(at_midnight.bytes_rewritten, 150'000u);
+  EXPECT_GT(at_midnight.bytes_rewritten_messages, 150'000u);
+  for (const PurgeReport* r :
+       std::vector<const PurgeReport*>{&at_midnight, &*at_day_start}) {
+    EXPECT_EQ(r->bytes_rewritten, r->bytes_rewritten_messages +
+                                      r->bytes_rewritten_index +
+                                      r->bytes_rewritten_metadata);
+    EXPECT_GT(r->bytes_rewritten_index, 0u);  // compacted whole every run
+  }
   EXPECT_LT(at_day_start->bytes_rewritten, at_midnight.bytes_rewritten / 5)
       << at_day_start->bytes_rewritten << " vs " << at_midnight.bytes_rewritten;
   // The audit counts the same messages, per creation day of the store's

@@ -270,6 +270,12 @@ struct PurgeReport {
   uint64_t files_dropped = 0;     // whole SST files deleted, not rewritten
   uint64_t bytes_dropped = 0;     // their size
   uint64_t bytes_rewritten = 0;   // written by the purge's own compactions
+  // Of which in each column family: the messages (what is left of days and
+  // ranges only partly expired or erased), the index (compacted whole every
+  // run) and the metadata (holds, requests, the worklist).
+  uint64_t bytes_rewritten_messages = 0;
+  uint64_t bytes_rewritten_index = 0;
+  uint64_t bytes_rewritten_metadata = 0;
   // Written meanwhile by RocksDB's background compactions (level upkeep,
   // which the purge's flushes can trigger sooner), for context.
   uint64_t background_bytes_written = 0;

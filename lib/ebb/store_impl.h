@@ -156,22 +156,35 @@ class BackgroundErrorGuard : public rocksdb::EventListener {
   std::atomic<bool> deletions_disabled_{false};
 };
 
+// Bytes written by compactions: manual ones (the purge's), per column
+// family, and background ones.
 class CompactionBytesListener : public rocksdb::EventListener {
  public:
+  enum Family { kMetadata, kMessages, kIndex, kFamilies };
+
   void OnCompactionCompleted(rocksdb::DB* /*db*/,
                              const rocksdb::CompactionJobInfo& info) override {
-    (info.compaction_reason == rocksdb::CompactionReason::kManualCompaction
-         ? manual_
-         : background_)
-        .fetch_add(info.stats.total_output_bytes, std::memory_order_relaxed);
+    if (info.compaction_reason !=
+        rocksdb::CompactionReason::kManualCompaction) {
+      background_.fetch_add(info.stats.total_output_bytes,
+                            std::memory_order_relaxed);
+      return;
+    }
+    const Family family = info.cf_name == "messages" ? kMessages
+                          : info.cf_name == "index"  ? kIndex
+                                                     : kMetadata;
+    manual_[family].fetch_add(info.stats.total_output_bytes,
+                              std::memory_order_relaxed);
   }
-  uint64_t manual() const { return manual_.load(std::memory_order_relaxed); }
+  uint64_t manual(Family family) const {
+    return manual_[family].load(std::memory_order_relaxed);
+  }
   uint64_t background() const {
     return background_.load(std::memory_order_relaxed);
   }
 
  private:
-  std::atomic<uint64_t> manual_{0};
+  std::atomic<uint64_t> manual_[kFamilies] = {};
   std::atomic<uint64_t> background_{0};
 };
 

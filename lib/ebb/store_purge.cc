@@ -426,7 +426,10 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
     return report;
   }
 
-  const uint64_t manual_before = compaction_bytes_->manual();
+  using Family = CompactionBytesListener::Family;
+  const uint64_t messages_before = compaction_bytes_->manual(Family::kMessages);
+  const uint64_t index_before = compaction_bytes_->manual(Family::kIndex);
+  const uint64_t metadata_before = compaction_bytes_->manual(Family::kMetadata);
   const uint64_t background_before = compaction_bytes_->background();
   if (options.rate_limit_bytes_per_second > 0) {
     rate_limiter_->SetBytesPerSecond(options.rate_limit_bytes_per_second);
@@ -679,7 +682,15 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
                                    "purge: scan for obsolete files"));
   EBB_RETURN_IF_ERROR(ToAbslStatus(db_->EnableFileDeletions(/*force=*/false),
                                    "purge: scan for obsolete files"));
-  report.bytes_rewritten = compaction_bytes_->manual() - manual_before;
+  report.bytes_rewritten_messages =
+      compaction_bytes_->manual(Family::kMessages) - messages_before;
+  report.bytes_rewritten_index =
+      compaction_bytes_->manual(Family::kIndex) - index_before;
+  report.bytes_rewritten_metadata =
+      compaction_bytes_->manual(Family::kMetadata) - metadata_before;
+  report.bytes_rewritten = report.bytes_rewritten_messages +
+                           report.bytes_rewritten_index +
+                           report.bytes_rewritten_metadata;
   report.background_bytes_written =
       compaction_bytes_->background() - background_before;
   report.sst_bytes_after = LiveSstBytes(db_.get(), handles_);
