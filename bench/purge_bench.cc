@@ -23,10 +23,11 @@
 // SST bytes. A full compaction rewrites 100 % every night.
 //
 // Usage: purge_bench [--messages=N] [--nights=N] [--json=FILE]
-//                    [--tenant_cut_file_bytes=N]
+//                    [--tenant_cut_file_bytes=N] [--day_start=HH:MM]
 // Build with -c opt. Prints a table and, with --json, writes the figures.
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -51,6 +52,7 @@
 #include "bench/bench_util.h"
 #include "ebb/v1/message.pb.h"
 #include "lib/ebb/clock.h"
+#include "lib/ebb/duration.h"
 #include "lib/ebb/internal/record_codec.h"
 #include "lib/ebb/options.h"
 #include "lib/ebb/store.h"
@@ -320,6 +322,9 @@ Result TtlCompaction(const std::string& dir, absl::Time now) {
 
 // --tenant_cut_file_bytes, when given: Options::tenant_cut_file_bytes.
 std::optional<size_t> tenant_cut_file_bytes;
+// --day_start, when given: Options::day_start of the ebb stores. The purges
+// here run at noon (BenchNow), so 12:10 is the setting an operator would pick.
+std::optional<absl::Duration> day_start;
 
 Options EbbOptions(std::shared_ptr<ManualClock> clock) {
   Options options;
@@ -327,6 +332,7 @@ Options EbbOptions(std::shared_ptr<ManualClock> clock) {
   if (tenant_cut_file_bytes.has_value()) {
     options.tenant_cut_file_bytes = *tenant_cut_file_bytes;
   }
+  options.day_start = day_start;
   return options;
 }
 
@@ -436,10 +442,18 @@ int Main(int argc, char** argv) {
       size_t bytes = 0;
       if (!absl::SimpleAtoi(arg.substr(24), &bytes)) return 2;
       tenant_cut_file_bytes = bytes;
+    } else if (absl::StartsWith(arg, "--day_start=")) {
+      absl::StatusOr<absl::Duration> parsed = ParseTimeOfDay(arg.substr(12));
+      if (!parsed.ok()) {
+        std::fprintf(stderr, "%s\n", parsed.status().ToString().c_str());
+        return 2;
+      }
+      day_start = *parsed;
     } else {
       std::fprintf(stderr,
                    "usage: purge_bench [--messages=N] [--nights=N] "
-                   "[--json=FILE] [--tenant_cut_file_bytes=N]\n");
+                   "[--json=FILE] [--tenant_cut_file_bytes=N] "
+                   "[--day_start=HH:MM]\n");
       return 2;
     }
   }
@@ -665,6 +679,8 @@ int Main(int argc, char** argv) {
   std::vector<double> night_fraction;
   std::vector<bool> night_after_change;
   std::vector<double> night_seconds;  // purge time, waits excluded
+  // Of night_fraction: messages, index, metadata.
+  std::vector<std::array<double, 3>> night_parts;
   {
     auto store = OpenEbb(ebb_dir, clock);
     Workload more(messages, now);
@@ -699,18 +715,26 @@ int Main(int argc, char** argv) {
       const double fraction = static_cast<double>(report->bytes_rewritten) /
                               std::max<uint64_t>(1, report->sst_bytes_after);
       night_fraction.push_back(fraction);
+      const double live =
+          static_cast<double>(std::max<uint64_t>(1, report->sst_bytes_after));
+      night_parts.push_back({report->bytes_rewritten_messages / live,
+                             report->bytes_rewritten_index / live,
+                             report->bytes_rewritten_metadata / live});
       night_after_change.push_back(change);
       night_seconds.push_back(absl::ToDoubleSeconds(
           report->duration - report->waited_for_compactions));
       if (getenv("PURGE_BENCH_DEBUG")) {
         std::printf(
             "night %d: expired %llu, ranges %llu, dropped %llu files, "
-            "rewritten %llu (background %llu), sst %llu -> %llu, %.3f s "
-            "(waited %.3f s)\n",
+            "rewritten %llu (messages %llu, index %llu, metadata %llu; "
+            "background %llu), sst %llu -> %llu, %.3f s (waited %.3f s)\n",
             night, (unsigned long long)report->expiry.messages,
             (unsigned long long)report->ranges_compacted,
             (unsigned long long)report->files_dropped,
             (unsigned long long)report->bytes_rewritten,
+            (unsigned long long)report->bytes_rewritten_messages,
+            (unsigned long long)report->bytes_rewritten_index,
+            (unsigned long long)report->bytes_rewritten_metadata,
             (unsigned long long)report->background_bytes_written,
             (unsigned long long)report->sst_bytes_before,
             (unsigned long long)report->sst_bytes_after,
@@ -748,6 +772,20 @@ int Main(int argc, char** argv) {
       "with one: mean %.2f %%, max %.2f %% (%d nights)\n",
       quiet ? 100 * quiet_sum / quiet : 0.0, 100 * quiet_max, quiet,
       changes ? 100 * change_sum / changes : 0.0, 100 * change_max, changes);
+  {
+    std::array<double, 3> quiet_parts{};
+    for (size_t i = 0; i < night_parts.size(); ++i) {
+      if (night_after_change[i]) continue;
+      for (int p = 0; p < 3; ++p) quiet_parts[p] += night_parts[i][p];
+    }
+    if (quiet > 0) {
+      std::printf(
+          "of which, on nights without a change: messages %.2f %%, index "
+          "%.2f %%, metadata %.2f %%\n",
+          100 * quiet_parts[0] / quiet, 100 * quiet_parts[1] / quiet,
+          100 * quiet_parts[2] / quiet);
+    }
+  }
   if (!night_seconds.empty()) {
     std::vector<double> sorted = night_seconds;
     std::sort(sorted.begin(), sorted.end());
@@ -786,6 +824,9 @@ int Main(int argc, char** argv) {
         << ",\"nights\":[";
     for (size_t i = 0; i < night_fraction.size(); ++i) {
       out << (i ? "," : "") << "{\"rewritten_fraction\":" << night_fraction[i]
+          << ",\"messages_fraction\":" << night_parts[i][0]
+          << ",\"index_fraction\":" << night_parts[i][1]
+          << ",\"metadata_fraction\":" << night_parts[i][2]
           << ",\"policy_change\":" << (night_after_change[i] ? "true" : "false")
           << "}";
     }
