@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -24,6 +25,7 @@ using ::ebb::testing::AnyFileContains;
 using ::ebb::testing::Days;
 using ::ebb::testing::MakeMessage;
 using ::ebb::testing::RawPut;
+using ::ebb::testing::SstFilesOf;
 using ::ebb::testing::T0;
 using ::ebb::testing::TempDir;
 using ::ebb::testing::TestOptions;
@@ -624,6 +626,32 @@ TEST_F(PurgeTest, APurgeJustBeforeTheDayStartRewritesLittleOfTheCurrentDay) {
       (*shifted)->ReadConversation("acme", "c24");
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_THAT(*read, SizeIs(10));
+}
+
+TEST_F(PurgeTest, ThePurgeRewritesTheIndexOnce) {
+  // As on any night: the index compacted into the bottom level by the last
+  // purge, and the day's new entries still in its memtable.
+  for (int c = 0; c < 300; ++c) {
+    Conversation("acme", absl::StrCat("old-", c), 2, clock_->Now() - Days(29));
+  }
+  ASSERT_TRUE(store_->CompactAll().ok());
+  for (int c = 0; c < 300; ++c) {
+    Conversation("acme", absl::StrCat("new-", c), 2, clock_->Now());
+  }
+  clock_->Advance(Days(2));  // the old conversations expire
+  const PurgeReport report = PurgeOk();
+  EXPECT_EQ(report.expiry.messages, 600u);
+  EXPECT_THAT(Findings(), IsEmpty());
+  Close();
+  uint64_t index_bytes = 0;
+  for (const std::string& file : SstFilesOf(dir_.path(), "index")) {
+    index_bytes += std::filesystem::file_size(file);
+  }
+  // Every entry passes the filter once: what was written is the index that
+  // is left (the old entries are gone), not twice that.
+  EXPECT_GT(report.bytes_rewritten_index, 0u);
+  EXPECT_LE(report.bytes_rewritten_index, index_bytes * 13 / 10)
+      << index_bytes << " bytes of index left";
 }
 
 TEST_F(PurgeTest, ExpiryCountedFromFileStatisticsEqualsReadingTheRecords) {

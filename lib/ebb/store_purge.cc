@@ -347,7 +347,13 @@ absl::Status Store::Impl::CompactWholeIndex() {
   // second time; but bottom-level files that no upper file overlaps are not
   // rewritten at all (crash_test found expired entries left in them). So
   // the files that survive the first pass unrewritten are compacted again,
-  // each on its own key range.
+  // each on its own key range. The memtable is flushed first, or the levels
+  // would be counted without the file CompactRange flushes it into: on a
+  // night with new entries in memory and the index in one level, the index
+  // was rewritten twice (purge_bench: 1.3 % of live data instead of 0.65 %).
+  EBB_RETURN_IF_ERROR(
+      ToAbslStatus(db_->Flush(rocksdb::FlushOptions(), index_cf()),
+                   "purge: flush index"));
   rocksdb::ColumnFamilyMetaData before;
   db_->GetColumnFamilyMetaData(index_cf(), &before);
   std::set<std::string> old_files;
