@@ -24,6 +24,7 @@ namespace {
 using ::ebb::testing::AnyFileContains;
 using ::ebb::testing::Days;
 using ::ebb::testing::MakeMessage;
+using ::ebb::testing::RawKeys;
 using ::ebb::testing::RawPut;
 using ::ebb::testing::SstFilesOf;
 using ::ebb::testing::T0;
@@ -652,6 +653,91 @@ TEST_F(PurgeTest, ThePurgeRewritesTheIndexOnce) {
   EXPECT_GT(report.bytes_rewritten_index, 0u);
   EXPECT_LE(report.bytes_rewritten_index, index_bytes * 13 / 10)
       << index_bytes << " bytes of index left";
+}
+
+TEST_F(PurgeTest, ThePurgeLeavesTheAuditLedgerAlone) {
+  // A ledger of a few thousand records (policy changes), then nights whose
+  // purges each add a few records, delete worklist entries and a lifted
+  // hold: what they rewrite of the metadata must not include the ledger.
+  for (int i = 0; i < 600; ++i) {
+    ASSERT_TRUE(store_
+                    ->SetPolicy(absl::StrCat("tenant-", i),
+                                v1::CATEGORY_TRANSCRIPT, Days(7 + i % 20))
+                    .ok());
+  }
+  ASSERT_TRUE(store_->CompactAll().ok());
+  for (int night = 0; night < 3; ++night) {
+    Conversation("acme", absl::StrCat("c", night), 3, clock_->Now() - Days(31));
+    ASSERT_TRUE(
+        store_->SetHold("acme", v1::SCOPE_USER, "u-lifted", "case", "legal")
+            .ok());
+    ASSERT_TRUE(
+        store_->ClearHold("acme", v1::SCOPE_USER, "u-lifted", "legal").ok());
+    const PurgeReport report = PurgeOk();
+    EXPECT_EQ(report.expiry.messages, 3u);
+    // The 600 policy changes alone take ~100 KB of ledger.
+    EXPECT_LT(report.bytes_rewritten_metadata, 20'000u) << "night " << night;
+    clock_->Advance(Days(1));
+  }
+  Close();
+  EXPECT_FALSE(AnyFileContains(dir_.path(), "u-lifted"));
+  EXPECT_THAT(RawKeys(dir_.path(), "default"),
+              ::testing::Each(::testing::Not(::testing::StartsWith("hold/"))));
+}
+
+TEST_F(PurgeTest, AStoreFromBeforeTheDeletableFamilyHasItsRecordsMoved) {
+  Conversation("acme", "held", 3, clock_->Now() - Days(40));
+  Conversation("acme", "gone", 3, clock_->Now() - Days(40));
+  ASSERT_TRUE(
+      store_->SetHold("acme", v1::SCOPE_CONVERSATION, "held", "case", "legal")
+          .ok());
+  ASSERT_TRUE(
+      store_->SetHold("acme", v1::SCOPE_USER, "u-was-held", "case", "legal")
+          .ok());
+  ASSERT_TRUE(store_
+                  ->OpenRequest("acme", "req-1", v1::REQUEST_ERASURE, "u-1",
+                                clock_->Now())
+                  .ok());
+  Close();
+  testing::RewriteAsStoreBeforeDeletableFamily(dir_.path());
+  ASSERT_THAT(RawKeys(dir_.path(), "default"),
+              ::testing::Contains(::testing::StartsWith("hold/")));
+
+  // Open moves the records; the copies it leaves in "default" must go too,
+  // or the user hold lifted below would still be named there.
+  Reopen();
+  ASSERT_TRUE(
+      store_->ClearHold("acme", v1::SCOPE_USER, "u-was-held", "legal").ok());
+  absl::StatusOr<std::vector<v1::Hold>> holds = store_->ListHolds("acme");
+  ASSERT_TRUE(holds.ok()) << holds.status();
+  ASSERT_THAT(*holds, SizeIs(1));
+  EXPECT_EQ((*holds)[0].id(), "held");
+  absl::StatusOr<std::vector<v1::Request>> requests =
+      store_->ListRequests(false);
+  ASSERT_TRUE(requests.ok()) << requests.status();
+  EXPECT_THAT(*requests, SizeIs(1));
+  // The hold still keeps what it covers through expiry.
+  const PurgeReport report = PurgeOk();
+  EXPECT_EQ(report.expiry.messages, 3u);
+  EXPECT_EQ(report.expiry.held_back, 3u);
+  EXPECT_THAT(Findings(), IsEmpty());
+  Close();
+  EXPECT_THAT(
+      RawKeys(dir_.path(), "default"),
+      ::testing::Each(::testing::Not(::testing::AnyOf(
+          ::testing::StartsWith("hold/"), ::testing::StartsWith("request/")))));
+  // Gone from every SST and WAL file at once. The MANIFEST written when the
+  // old store was opened lists its files with their first and last keys,
+  // and one of them began with the hold: RocksDB rewrites the MANIFEST at the
+  // next open.
+  for (const std::string& cf : {"default", "deletable", "messages", "index"}) {
+    for (const std::string& file : SstFilesOf(dir_.path(), cf)) {
+      EXPECT_FALSE(testing::FileContains(file, "u-was-held")) << file;
+    }
+  }
+  Reopen();
+  Close();
+  EXPECT_FALSE(AnyFileContains(dir_.path(), "u-was-held"));
 }
 
 TEST_F(PurgeTest, ExpiryCountedFromFileStatisticsEqualsReadingTheRecords) {

@@ -40,12 +40,14 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors() {
   index_options.merge_operator = std::make_shared<KeepLastMerge>();
   return {{rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
           {"messages", rocksdb::ColumnFamilyOptions()},
-          {"index", index_options}};
+          {"index", index_options},
+          {"deletable", rocksdb::ColumnFamilyOptions()}};
 }
 
 int CfIndex(const std::string& cf) {
   if (cf == "messages") return 1;
   if (cf == "index") return 2;
+  if (cf == "deletable") return 3;
   return 0;
 }
 
@@ -102,10 +104,21 @@ void WithReadOnlyDb(
     const std::string& path,
     const std::function<void(
         rocksdb::DB*, const std::vector<rocksdb::ColumnFamilyHandle*>&)>& fn) {
+  // Only the column families the store has: one written before "deletable"
+  // (the last in Descriptors() order) lacks it.
+  std::vector<std::string> families;
+  rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &families)
+      .PermitUncheckedError();
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const rocksdb::ColumnFamilyDescriptor& d : Descriptors()) {
+    if (std::find(families.begin(), families.end(), d.name) != families.end()) {
+      descriptors.push_back(d);
+    }
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(
-      rocksdb::DBOptions(), path, Descriptors(), &handles, &db);
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path,
+                                                   descriptors, &handles, &db);
   EXPECT_TRUE(s.ok()) << s.ToString();
   if (!s.ok()) return;
   fn(db, handles);
@@ -140,6 +153,28 @@ void RawPut(const std::string& path, const std::string& cf,
   ASSERT_TRUE(s.ok()) << s.ToString();
   s = db->Put(rocksdb::WriteOptions(), handles[CfIndex(cf)], key, value);
   EXPECT_TRUE(s.ok()) << s.ToString();
+  for (auto* h : handles)
+    db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  delete db;
+}
+
+void RewriteAsStoreBeforeDeletableFamily(const std::string& path) {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(), path,
+                                        Descriptors(), &handles, &db);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  rocksdb::WriteBatch batch;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), handles[3]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().ToString().find("guard") != std::string::npos) continue;
+    batch.Put(handles[0], it->key(), it->value());
+  }
+  EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+  it.reset();
+  EXPECT_TRUE(db->Write(rocksdb::WriteOptions(), &batch).ok());
+  EXPECT_TRUE(db->DropColumnFamily(handles[3]).ok());
   for (auto* h : handles)
     db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
   delete db;
@@ -235,14 +270,19 @@ int ChildProcess::Wait() {
   return status_;
 }
 
+bool FileContains(const std::string& file, const std::string& needle) {
+  std::ifstream in(file, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  return bytes.find(needle) != std::string::npos;
+}
+
 bool AnyFileContains(const std::string& path, const std::string& needle) {
   for (const auto& entry :
        std::filesystem::recursive_directory_iterator(path)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)),
-                      std::istreambuf_iterator<char>());
-    if (bytes.find(needle) != std::string::npos) return true;
+    if (entry.is_regular_file() && FileContains(entry.path(), needle)) {
+      return true;
+    }
   }
   return false;
 }

@@ -60,6 +60,11 @@ std::vector<std::string> RawKeys(const std::string& path,
 void RawPut(const std::string& path, const std::string& cf,
             const std::string& key, const std::string& value);
 
+// Turns the closed store at `path` into one as written before the "deletable"
+// column family: its records (holds, restrictions, pending erasures, requests,
+// the purge worklist) copied into "default", the column family dropped.
+void RewriteAsStoreBeforeDeletableFamily(const std::string& path);
+
 // The live SST files of column family `cf` of the closed store at `path`,
 // as paths, read with plain RocksDB in read-only mode.
 std::vector<std::string> SstFilesOf(const std::string& path,
@@ -101,6 +106,8 @@ class ChildProcess {
 // True if any file under `path` contains `needle` (a raw byte search of SSTs,
 // WAL and logs).
 bool AnyFileContains(const std::string& path, const std::string& needle);
+// True if `file` contains `needle` (a raw byte search).
+bool FileContains(const std::string& file, const std::string& needle);
 
 // How many records of `action` the store's audit ledger holds, by request id.
 // Adds a test failure if the ledger cannot be read.

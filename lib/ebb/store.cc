@@ -92,9 +92,11 @@ rocksdb::WriteOptions SyncWrite() {
 namespace {
 
 // Column families. "default" holds metadata: the format marker, the tenant
-// registry and the policies with their history.
+// registry, the policies with their history and the audit ledger;
+// "deletable" (store_internal::kDeletableCf) the metadata that gets deleted.
 constexpr char kMessagesCf[] = "messages";
 constexpr char kIndexCf[] = "index";
+using store_internal::kDeletableCf;
 
 // Metadata keys.
 constexpr char kFormatKey[] = "format";
@@ -1019,17 +1021,20 @@ absl::Status Store::Impl::CompactAll() {
   EBB_RETURN_IF_ERROR(resumed);
   rocksdb::WriteBatch done;
   EBB_RETURN_IF_ERROR(ScanPrefix(
-      meta_cf(), store_internal::kPurgePrefix, "compact: worklist",
+      deletable_cf(), store_internal::kPurgePrefix, "compact: worklist",
       [&](absl::string_view key, absl::string_view) {
-        done.Delete(meta_cf(), rocksdb::Slice(key.data(), key.size()));
+        done.Delete(deletable_cf(), rocksdb::Slice(key.data(), key.size()));
       }));
+  GuardDeletable(&done);
   EBB_RETURN_IF_ERROR(
       ToAbslStatus(db_->Write(SyncWrite(), &done), "compact: worklist"));
   // The metadata too: deleted holds, restrictions, pending erasures and
   // worklist entries name users, and only a bottommost compaction drops their
   // old values and tombstones.
-  EBB_RETURN_IF_ERROR(ToAbslStatus(
-      db_->CompactRange(compact, meta_cf(), nullptr, nullptr), "compact"));
+  for (rocksdb::ColumnFamilyHandle* cf : {deletable_cf(), meta_cf()}) {
+    EBB_RETURN_IF_ERROR(ToAbslStatus(
+        db_->CompactRange(compact, cf, nullptr, nullptr), "compact"));
+  }
   // A WAL file is kept until every column family with data in it has flushed;
   // flushing the metadata too lets RocksDB delete WAL files that still hold
   // copies of the expired messages just compacted away.
@@ -1085,6 +1090,53 @@ absl::StatusOr<bool> Store::Impl::HoldsNothing() {
   return HoldsNoKey(db_.get(), handles_);
 }
 
+absl::Status Store::Impl::MoveDeletableMetadata(bool upgrade) {
+  // Written with the move, deleted once the old copies are compacted away:
+  // a crash in between finishes the job at the next Open.
+  constexpr char kCompactionDueKey[] = "deletable-moved";
+  rocksdb::WriteBatch batch;
+  for (const char* prefix : store_internal::kDeletablePrefixes) {
+    EBB_RETURN_IF_ERROR(
+        ScanPrefix(meta_cf(), prefix, "open: move deletable metadata",
+                   [&](absl::string_view key, absl::string_view value) {
+                     const rocksdb::Slice k(key.data(), key.size());
+                     batch.Put(deletable_cf(), k,
+                               rocksdb::Slice(value.data(), value.size()));
+                     batch.Delete(meta_cf(), k);
+                   }));
+  }
+  if (upgrade || batch.Count() > 0) {
+    batch.Put(meta_cf(), kCompactionDueKey, "");
+    GuardDeletable(&batch);
+    // The tombstones left in "default" become the first and last keys of
+    // the files that hold them on their way down, in the MANIFEST until it
+    // is rewritten at the next Open: guard those files too.
+    Guard(meta_cf(), &batch);
+    EBB_RETURN_IF_ERROR(ToAbslStatus(db_->Write(SyncWrite(), &batch),
+                                     "open: move deletable metadata"));
+  }
+  std::string due;
+  const rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), meta_cf(), kCompactionDueKey, &due);
+  if (s.IsNotFound()) return absl::OkStatus();
+  EBB_RETURN_IF_ERROR(ToAbslStatus(s, "open: move deletable metadata"));
+  // The old copies, and the tombstones of records deleted before, name users
+  // until a bottommost compaction drops them; the purge no longer compacts
+  // "default", so this is their one.
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForce;
+  for (const char* prefix : store_internal::kDeletablePrefixes) {
+    const std::string end = internal::PrefixSuccessor(prefix);
+    const rocksdb::Slice begin_slice(prefix), end_slice(end);
+    EBB_RETURN_IF_ERROR(ToAbslStatus(
+        db_->CompactRange(compact, meta_cf(), &begin_slice, &end_slice),
+        "open: compact moved metadata"));
+  }
+  return ToAbslStatus(db_->Delete(SyncWrite(), meta_cf(), kCompactionDueKey),
+                      "open: move deletable metadata");
+}
+
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options,
                                                    const std::string& path) {
   return OpenWithEnv(options, path, rocksdb::Env::Default());
@@ -1095,6 +1147,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenWithEnv(
   EBB_RETURN_IF_ERROR(ValidateOptions(options));
   std::error_code ec;
   bool creation_cut_short = false;
+  bool upgrade = false;
   const bool exists =
       std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec);
   if (!exists && !options.create_if_missing) {
@@ -1109,9 +1162,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenWithEnv(
         rocksdb::DB::ListColumnFamilies(list_options, path, &families),
         "open: list column families"));
     std::sort(families.begin(), families.end());
-    const std::vector<std::string> expected = {"default", kIndexCf,
-                                               kMessagesCf};
-    if (families != expected) {
+    const std::vector<std::string> expected = {"default", kDeletableCf,
+                                               kIndexCf, kMessagesCf};
+    // A store written before the "deletable" column family: Open creates it
+    // and moves those records there.
+    const std::vector<std::string> before_deletable = {"default", kIndexCf,
+                                                       kMessagesCf};
+    upgrade = families == before_deletable;
+    if (families != expected && !upgrade) {
       // Only some of ebb's own: a creation cut short before every column
       // family was made. Confirmed below (no format marker, no data).
       creation_cut_short = std::includes(expected.begin(), expected.end(),
@@ -1150,7 +1208,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenWithEnv(
   rocksdb::DBOptions db_options;
   db_options.env = env;
   db_options.create_if_missing = options.create_if_missing;
-  db_options.create_missing_column_families = !exists || creation_cut_short;
+  db_options.create_missing_column_families =
+      !exists || creation_cut_short || upgrade;
   db_options.max_background_jobs = store_internal::kBackgroundJobs;
   db_options.keep_log_file_num = 5;
   // A WAL file is deleted only once every column family with data in it has
@@ -1225,7 +1284,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenWithEnv(
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
       {rocksdb::kDefaultColumnFamilyName, meta_options},
       {kMessagesCf, message_options},
-      {kIndexCf, index_options}};
+      {kIndexCf, index_options},
+      {kDeletableCf, rocksdb::ColumnFamilyOptions()}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw_db = nullptr;
   EBB_RETURN_IF_ERROR(ToAbslStatus(
@@ -1294,6 +1354,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenWithEnv(
   day_start_micros->store(absl::ToInt64Microseconds(day_start),
                           std::memory_order_release);
 
+  EBB_RETURN_IF_ERROR(impl->MoveDeletableMetadata(upgrade));
   EBB_RETURN_IF_ERROR(impl->LoadAudit());
 
   // Tenants, policies and the stored default.

@@ -13,8 +13,8 @@ namespace ebb {
 
 namespace store_internal {
 
-v1::AuditRecord NewAuditRecord(v1::AuditAction action,
-                               absl::string_view tenant, absl::Time now) {
+v1::AuditRecord NewAuditRecord(v1::AuditAction action, absl::string_view tenant,
+                               absl::Time now) {
   v1::AuditRecord record;
   record.set_action(action);
   record.set_tenant(std::string(tenant));
@@ -78,13 +78,16 @@ absl::Status Store::Impl::WriteAudited(rocksdb::WriteBatch* batch,
     batch->Put(meta_cf(), internal::kAuditHeadKey,
                internal::EncodeChainPosition(position));
   }
+  // Audited writes are the ones that write holds, restrictions, pending
+  // erasures, requests and worklist entries (and a few others): guard them
+  // all rather than tell them apart.
+  GuardDeletable(batch);
   EBB_RETURN_IF_ERROR(ToAbslStatus(db_->Write(SyncWrite(), batch), operation));
   audit_head_ = std::move(position);
   return absl::OkStatus();
 }
 
-std::string Store::Impl::PseudonymOf(absl::string_view tenant,
-                                     v1::Scope scope,
+std::string Store::Impl::PseudonymOf(absl::string_view tenant, v1::Scope scope,
                                      absl::string_view id) const {
   return internal::Pseudonym(internal::TenantKey(store_secret_, tenant), scope,
                              id);
@@ -233,10 +236,10 @@ absl::StatusOr<uint64_t> Store::Impl::TrimAudit() {
   // Trimming a broken ledger would destroy the evidence of the break.
   EBB_ASSIGN_OR_RETURN(const AuditVerification verification, VerifyAudit());
   if (!verification.ok) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "audit trim: the ledger does not verify (record ",
-        verification.first_bad_seq, ": ", verification.problem,
-        "); not trimming"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit trim: the ledger does not verify (record ",
+                     verification.first_bad_seq, ": ", verification.problem,
+                     "); not trimming"));
   }
   const absl::Time now = state_->Observe().now;
   const absl::Time cutoff = now - options_.audit_retention;

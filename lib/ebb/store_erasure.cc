@@ -393,7 +393,7 @@ absl::StatusOr<EraseResult> Store::Impl::Erase(v1::Scope scope,
         ScopedKey(kPendingPrefix, number, scope, id);
     std::string earlier_value;
     std::vector<std::string> earlier_requests;
-    rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), meta_cf(),
+    rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), deletable_cf(),
                                    pending_key, &earlier_value);
     if (got.ok()) {
       v1::PendingErasure earlier;
@@ -420,7 +420,7 @@ absl::StatusOr<EraseResult> Store::Impl::Erase(v1::Scope scope,
     pending.set_request_id(options.request_id);
     *pending.mutable_requested_at() = internal::ToProtoTimestamp(view.now);
     *pending.mutable_cutoff() = internal::ToProtoTimestamp(result.cutoff);
-    batch.Put(meta_cf(), pending_key, pending.SerializeAsString());
+    batch.Put(deletable_cf(), pending_key, pending.SerializeAsString());
   }
 
   std::vector<v1::AuditRecord> records;
@@ -572,7 +572,7 @@ absl::Status Store::Impl::SetHold(absl::string_view tenant, v1::Scope scope,
   const std::string key = ScopedKey(kHoldPrefix, number, scope, id);
   std::string existing;
   rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), meta_cf(), key, &existing);
+      db_->Get(rocksdb::ReadOptions(), deletable_cf(), key, &existing);
   if (s.ok()) {
     return absl::AlreadyExistsError(
         absl::StrCat("hold set: tenant \"", tenant, "\" already has a hold on ",
@@ -593,7 +593,7 @@ absl::Status Store::Impl::SetHold(absl::string_view tenant, v1::Scope scope,
   hold.set_set_by(std::string(set_by));
   *hold.mutable_set_at() = internal::ToProtoTimestamp(view.now);
   rocksdb::WriteBatch batch;
-  batch.Put(meta_cf(), key, hold.SerializeAsString());
+  batch.Put(deletable_cf(), key, hold.SerializeAsString());
   v1::AuditRecord record = NewAuditRecord(v1::AUDIT_HOLD_SET, tenant, view.now);
   record.set_scope(scope);
   if (scope != v1::SCOPE_TENANT) {
@@ -646,14 +646,14 @@ absl::StatusOr<std::vector<EraseResult>> Store::Impl::ClearHold(
   const std::string key = ScopedKey(kHoldPrefix, *number, scope, id);
   std::string existing;
   rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), meta_cf(), key, &existing);
+      db_->Get(rocksdb::ReadOptions(), deletable_cf(), key, &existing);
   if (s.IsNotFound()) return not_found();
   EBB_RETURN_IF_ERROR(ToAbslStatus(s, "hold clear"));
   v1::Hold hold;
   hold.ParseFromString(existing);  // only its reason is used, for the record
 
   rocksdb::WriteBatch batch;
-  batch.Delete(meta_cf(), key);
+  batch.Delete(deletable_cf(), key);
   v1::AuditRecord record =
       NewAuditRecord(v1::AUDIT_HOLD_CLEAR, tenant, view.now);
   record.set_scope(scope);
@@ -787,8 +787,8 @@ absl::StatusOr<std::vector<EraseResult>> Store::Impl::ReleasePendingErasures(
   std::vector<std::string> keys;
   absl::Status decode;
   EBB_RETURN_IF_ERROR(ScanPrefix(
-      meta_cf(), TenantKeyPrefix(kPendingPrefix, number), "release erasures",
-      [&](absl::string_view key, absl::string_view value) {
+      deletable_cf(), TenantKeyPrefix(kPendingPrefix, number),
+      "release erasures", [&](absl::string_view key, absl::string_view value) {
         v1::PendingErasure p;
         if (!p.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
           decode = absl::DataLossError(
@@ -829,7 +829,7 @@ absl::StatusOr<std::vector<EraseResult>> Store::Impl::ReleasePendingErasures(
             number, conversation, cutoff_micros, batch, &result));
       }
     }
-    batch->Delete(meta_cf(), keys[i]);
+    batch->Delete(deletable_cf(), keys[i]);
     const std::string subject = p.scope() == v1::SCOPE_TENANT
                                     ? ""
                                     : PseudonymOf(tenant, p.scope(), p.id());
@@ -891,7 +891,7 @@ absl::StatusOr<std::vector<v1::Hold>> Store::Impl::ListHolds(
   std::vector<v1::Hold> out;
   absl::Status decode;
   EBB_RETURN_IF_ERROR(ScanPrefix(
-      meta_cf(), prefix, "hold list",
+      deletable_cf(), prefix, "hold list",
       [&](absl::string_view, absl::string_view value) {
         v1::Hold hold;
         if (!hold.ParseFromArray(value.data(),
@@ -943,9 +943,9 @@ absl::Status Store::Impl::SetRestriction(absl::string_view tenant,
     r.set_tenant(std::string(tenant));
     r.set_user(std::string(user));
     *r.mutable_set_at() = internal::ToProtoTimestamp(view.now);
-    batch.Put(meta_cf(), key, r.SerializeAsString());
+    batch.Put(deletable_cf(), key, r.SerializeAsString());
   } else {
-    batch.Delete(meta_cf(), key);
+    batch.Delete(deletable_cf(), key);
   }
   v1::AuditRecord record = NewAuditRecord(
       restricted ? v1::AUDIT_RESTRICT_SET : v1::AUDIT_RESTRICT_CLEAR, tenant,
@@ -972,7 +972,7 @@ absl::Status Store::Impl::LoadProtections() {
     return absl::big_endian::Load32(key.data() + prefix_size);
   };
   EBB_RETURN_IF_ERROR(ScanPrefix(
-      meta_cf(), kHoldPrefix, "open: holds",
+      deletable_cf(), kHoldPrefix, "open: holds",
       [&](absl::string_view key, absl::string_view value) {
         v1::Hold hold;
         if (key.size() < sizeof(kHoldPrefix) - 1 + 5 ||
@@ -996,7 +996,7 @@ absl::Status Store::Impl::LoadProtections() {
         }
       }));
   EBB_RETURN_IF_ERROR(ScanPrefix(
-      meta_cf(), kRestrictPrefix, "open: restrictions",
+      deletable_cf(), kRestrictPrefix, "open: restrictions",
       [&](absl::string_view key, absl::string_view value) {
         v1::Restriction r;
         if (key.size() < sizeof(kRestrictPrefix) - 1 + 5 ||
@@ -1009,7 +1009,7 @@ absl::Status Store::Impl::LoadProtections() {
       }));
   std::vector<std::pair<TenantNumber, v1::PendingErasure>> pending;
   EBB_RETURN_IF_ERROR(ScanPrefix(
-      meta_cf(), kPendingPrefix, "open: pending erasures",
+      deletable_cf(), kPendingPrefix, "open: pending erasures",
       [&](absl::string_view key, absl::string_view value) {
         v1::PendingErasure p;
         if (key.size() < sizeof(kPendingPrefix) - 1 + 5 ||

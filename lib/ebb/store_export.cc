@@ -33,7 +33,7 @@ std::string RecordLine(absl::string_view record,
 absl::StatusOr<std::optional<v1::Request>> Store::Impl::GetRequest(
     absl::string_view tenant, absl::string_view request_id) {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf(),
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), deletable_cf(),
                                RequestKey(tenant, request_id), &value);
   if (s.IsNotFound()) return std::optional<v1::Request>();
   EBB_RETURN_IF_ERROR(ToAbslStatus(s, "read request"));
@@ -90,7 +90,7 @@ absl::StatusOr<std::optional<v1::AuditRecord>> Store::Impl::CompleteRequest(
   if (!pending) {
     *request->mutable_completed_at() = internal::ToProtoTimestamp(now);
   }
-  batch->Put(meta_cf(), RequestKey(tenant, request_id),
+  batch->Put(deletable_cf(), RequestKey(tenant, request_id),
              request->SerializeAsString());
   return receipt;
 }
@@ -132,7 +132,7 @@ absl::StatusOr<v1::Request> Store::Impl::OpenRequest(
       internal::ToProtoTimestamp(received_at + options_.request_deadline);
   request.set_state(v1::REQUEST_OPEN);
   rocksdb::WriteBatch batch;
-  batch.Put(meta_cf(), RequestKey(tenant, request_id),
+  batch.Put(deletable_cf(), RequestKey(tenant, request_id),
             request.SerializeAsString());
   v1::AuditRecord record =
       NewAuditRecord(v1::AUDIT_REQUEST_RECEIVED, tenant, now);
@@ -186,7 +186,7 @@ absl::StatusOr<v1::Request> Store::Impl::ExtendRequest(
   *request->mutable_extended_by() = internal::ToProtoDuration(by);
   request->set_extension_reason(std::string(reason));
   rocksdb::WriteBatch batch;
-  batch.Put(meta_cf(), RequestKey(tenant, request_id),
+  batch.Put(deletable_cf(), RequestKey(tenant, request_id),
             request->SerializeAsString());
   v1::AuditRecord record =
       NewAuditRecord(v1::AUDIT_REQUEST_EXTENDED, tenant, now);
@@ -208,7 +208,7 @@ absl::StatusOr<std::vector<v1::Request>> Store::Impl::ListRequests(
   std::vector<v1::Request> out;
   absl::Status decode;
   EBB_RETURN_IF_ERROR(ScanPrefix(
-      meta_cf(), store_internal::kRequestPrefix, "request list",
+      deletable_cf(), store_internal::kRequestPrefix, "request list",
       [&](absl::string_view, absl::string_view value) {
         v1::Request request;
         if (!request.ParseFromArray(value.data(),
@@ -332,7 +332,7 @@ absl::StatusOr<ExportSummary> Store::Impl::Export(
     const std::string hold_prefix =
         store_internal::TenantKeyPrefix(kHoldPrefix, *number);
     EBB_RETURN_IF_ERROR(
-        ScanPrefix(meta_cf(), hold_prefix, "export: holds",
+        ScanPrefix(deletable_cf(), hold_prefix, "export: holds",
                    [&](absl::string_view, absl::string_view value) {
                      v1::Hold hold;
                      if (hold.ParseFromArray(value.data(),
@@ -365,7 +365,7 @@ absl::StatusOr<ExportSummary> Store::Impl::Export(
   std::string request_prefix = RequestKey(tenant, "");
   absl::Status status;
   EBB_RETURN_IF_ERROR(
-      ScanPrefix(meta_cf(), request_prefix, "export: requests",
+      ScanPrefix(deletable_cf(), request_prefix, "export: requests",
                  [&](absl::string_view, absl::string_view value) {
                    if (!status.ok()) return;
                    v1::Request request;

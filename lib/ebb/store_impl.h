@@ -82,6 +82,13 @@ inline constexpr int kBackgroundJobs = 2;
 
 // Metadata keys of the default column family.
 inline constexpr char kStoreSecretKey[] = "secret";
+// Metadata that gets deleted lives in the "deletable" column family instead:
+// holds, restrictions, pending erasures, requests and the purge worklist
+// (kDeletablePrefixes). Once deleted, their old values and tombstones name
+// users until a compaction reaches the bottom level, so the purge compacts
+// that column family whole every night; kept in "default", beside the audit
+// ledger, which only grows, they made it rewrite the ledger every night.
+inline constexpr char kDeletableCf[] = "deletable";
 // erased/ + tenant u32 + scope byte + pseudonym -> cutoff µs (i64 BE)
 inline constexpr char kErasedPrefix[] = "erased/";
 // pending/ + tenant u32 + scope byte + raw id -> v1::PendingErasure
@@ -99,6 +106,10 @@ inline constexpr char kExpiredThroughPrefix[] = "expired/";
 // purge/ + id u64 BE -> [column family id u32][begin size u32][begin][end]:
 // a range deleted since the last purge, to be compacted away by the next.
 inline constexpr char kPurgePrefix[] = "purge/";
+// The prefixes of the "deletable" column family (stores written before it
+// existed kept them in "default"; Open moves them).
+inline constexpr const char* kDeletablePrefixes[] = {
+    kHoldPrefix, kPendingPrefix, kPurgePrefix, kRequestPrefix, kRestrictPrefix};
 
 // prefix + tenant number (u32 BE): the keys of one tenant's metadata.
 std::string TenantKeyPrefix(absl::string_view prefix, TenantNumber tenant);
@@ -234,6 +245,24 @@ class Store::Impl {
   rocksdb::ColumnFamilyHandle* meta_cf() const { return handles_[0]; }
   rocksdb::ColumnFamilyHandle* messages_cf() const { return handles_[1]; }
   rocksdb::ColumnFamilyHandle* index_cf() const { return handles_[2]; }
+  // Holds, restrictions, pending erasures, requests, the purge worklist.
+  rocksdb::ColumnFamilyHandle* deletable_cf() const { return handles_[3]; }
+  // Adds to `batch` the two guard keys of the deletable column family, which
+  // sort before and after all its records. RocksDB keeps the first and last
+  // key of every file it ever wrote in its MANIFEST until the MANIFEST is
+  // rewritten (on open, or past 1 GB), even after the file is compacted
+  // away. In a column family this small a flushed file can hold one hold or
+  // one tombstone, whose key names a user: with the guards written by every
+  // write that touches it, every file it flushes or compacts starts and ends
+  // with a guard instead.
+  void GuardDeletable(rocksdb::WriteBatch* batch) const {
+    Guard(deletable_cf(), batch);
+  }
+  static void Guard(rocksdb::ColumnFamilyHandle* cf,
+                    rocksdb::WriteBatch* batch) {
+    batch->Put(cf, rocksdb::Slice("\0guard", 6), "");
+    batch->Put(cf, "\xffguard", "");
+  }
 
   absl::Status AppendBatch(absl::Span<const v1::Message> messages, bool single);
   absl::StatusOr<std::vector<v1::Message>> ReadConversation(
@@ -377,6 +406,10 @@ class Store::Impl {
   // Loads the store secret and the ledger head at Open (creating the secret
   // in a new store).
   absl::Status LoadAudit();
+  // Moves records of kDeletablePrefixes that a store written before the
+  // "deletable" column family keeps in "default" there, and compacts their
+  // old copies away (Open). `upgrade`: the column family was just created.
+  absl::Status MoveDeletableMetadata(bool upgrade);
   // True if no column family holds any key (a store whose creation was cut
   // short before its format marker).
   absl::StatusOr<bool> HoldsNothing();
@@ -405,9 +438,10 @@ class Store::Impl {
   // ExpireDue advanced the watermarks keeps what has just expired.
   absl::Status HoldOffCompactions();
   absl::Status ResumeCompactions();
-  // Compacts the whole index column family so that every entry passes the
-  // filter once, rewriting each file once where it can.
-  absl::Status CompactWholeIndex();
+  // Compacts the whole of `cf` (the index, or the deletable metadata) so that
+  // every entry passes the filter once and deleted records go, rewriting
+  // each file once where it can.
+  absl::Status CompactWhole(rocksdb::ColumnFamilyHandle* cf);
   // Adds to `users` every user the tenant's user index lists `conversation`
   // under (a scan of the tenant's user index).
   absl::Status UsersFromIndex(TenantNumber tenant,
