@@ -22,6 +22,7 @@
 namespace ebb {
 namespace {
 
+using ::ebb::testing::AnyFileContains;
 using ::ebb::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -273,6 +274,34 @@ TEST_F(PrivacyCliTest, UsageErrorsExitTwo) {
        {"--conversation", "--user", "--all", "--reason", "--request-id"}) {
     EXPECT_THAT(help.out, HasSubstr(word));
   }
+}
+
+TEST_F(PrivacyCliTest, AfterEraseAndPurgeNoFileNamesTheErasedUser) {
+  const std::string erased =
+      R"({"tenant":"acme","user":"zz-erased-user","conversation":)"
+      R"("zz-erased-conv","seq":1,"role":"user","text":"hello",)"
+      R"("created_at":"2026-01-09T00:00:00Z"})"
+      "\n";
+  ASSERT_EQ(Ebb(absl::StrCat(kNow, " ingest"),
+                erased + Line("c1", 1, "2026-01-09T00:00:00Z"))
+                .code,
+            0);
+  // Into SST files first, so that files begin or end with the user's keys.
+  ASSERT_EQ(Ebb(absl::StrCat(kNow, " compact")).code, 0);
+  ASSERT_EQ(Ebb(absl::StrCat(kNow,
+                             " erase --tenant acme --user zz-erased-user "
+                             "--reason end_user_request"))
+                .code,
+            0);
+  Result r = Ebb(absl::StrCat(kNow, " purge"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  // Nowhere: not in an SST or WAL file, and not in the MANIFEST, which lists
+  // the first and last key of every file the store had since it was opened
+  // (ebb purge opens the store once more to have it rewritten).
+  EXPECT_FALSE(AnyFileContains(db(), "zz-erased-user"));
+  EXPECT_FALSE(AnyFileContains(db(), "zz-erased-conv"));
+  r = Ebb(absl::StrCat(kNow, " get --tenant acme --conversation c1"));
+  EXPECT_EQ(Lines(r.out).size(), 1u);
 }
 
 TEST_F(PrivacyCliTest, PurgeThenVerifyFindsNothing) {

@@ -530,10 +530,17 @@ class Store {
   // message and index data are held off while it runs, and it first waits
   // for the ones already running (their filters would predate the expiry it
   // carries out); flushes go on. Safe to call from a backend's own thread
-  // while it
-  // serves reads and writes (one purge at a time). Idempotent and resumable:
-  // the worklist of ranges is durable and each entry is removed only once its
-  // range has been compacted. See docs/storage-layout.md.
+  // while it serves reads and writes (one purge at a time). Idempotent and
+  // resumable: the worklist of ranges is durable and each entry is removed
+  // only once its range has been compacted. See docs/storage-layout.md.
+  //
+  // One place keeps ids of what was purged until the store is next opened:
+  // RocksDB's MANIFEST lists every SST file the database has had since it
+  // was opened with the file's first and last key (a conversation id; in the
+  // index, a user id), and RocksDB writes a new MANIFEST only when a database
+  // is opened (or past 1 GB). Close and reopen the store after the nightly
+  // purge to leave a MANIFEST that lists only the remaining files: `ebb purge`
+  // does.
   absl::StatusOr<PurgeReport> Purge(const PurgeOptions& options);
 
   // The proof on disk: reads every live SST file with rocksdb::SstFileReader

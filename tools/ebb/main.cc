@@ -397,6 +397,20 @@ int Main(int argc, char** argv) {
   if (absl::Status closed = store.Close(); !closed.ok() && code == kExitOk) {
     return Fail("close", closed);
   }
+  // RocksDB's MANIFEST lists every SST file the database has had since it
+  // was opened, with the file's first and last key, which can be a purged
+  // conversation's or user's id; it writes a new one, listing only the files
+  // that remain, when a database is opened. So after deleting data, the
+  // store is opened once more.
+  if (code == kExitOk && (purge.deletes() || compact->parsed())) {
+    options->create_if_missing = false;
+    absl::StatusOr<std::unique_ptr<Store>> reopened =
+        Store::Open(*options, flags.db);
+    if (!reopened.ok()) return Fail("reopen", reopened.status());
+    if (absl::Status closed = (*reopened)->Close(); !closed.ok()) {
+      return Fail("close", closed);
+    }
+  }
   std::cout.flush();
   return code;
 }

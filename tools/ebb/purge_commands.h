@@ -22,6 +22,8 @@ class PurgeCommands {
   // Checks and converts flag values. InvalidArgument is a usage error.
   absl::Status Check();
   int Run(Store& store);
+  // True if the command deleted data (a purge that was not a dry run).
+  bool deletes() const { return purge_->parsed() && !options_.dry_run; }
 
  private:
   int RunPurge(Store& store);
