@@ -38,6 +38,7 @@
 #include "lib/ebb/internal/expiry_file_stats.h"
 #include "lib/ebb/internal/index_write_cache.h"
 #include "lib/ebb/internal/key_codec.h"
+#include "lib/ebb/internal/parallel_delete_fs.h"
 #include "lib/ebb/internal/policy_snapshot.h"
 #include "lib/ebb/internal/protections.h"
 #include "lib/ebb/internal/record_codec.h"
@@ -359,6 +360,13 @@ class Store::Impl {
     rate_limiter_ = std::move(limiter);
   }
 
+  // Set once by Open, right after the database is opened on them.
+  void AttachFileSystem(
+      std::shared_ptr<internal::ParallelDeleteFileSystem> file_system,
+      std::unique_ptr<rocksdb::Env> env) {
+    file_system_ = std::move(file_system);
+    env_ = std::move(env);
+  }
   // Set once by Open, before anything is written.
   void SetDayStart(absl::Duration day_start) { day_start_ = day_start; }
   absl::Duration day_start() const { return day_start_; }
@@ -569,6 +577,11 @@ class Store::Impl {
   // When the store's days begin (Options::day_start, key_codec.h), read from
   // the metadata at Open before anything is written.
   absl::Duration day_start_ = absl::ZeroDuration();
+  // The database's file system, which deletes SST files on threads of its own
+  // while the purge unlinks dropped files, and the Env over it. Declared
+  // before db_: the database uses them until it is destroyed.
+  std::shared_ptr<internal::ParallelDeleteFileSystem> file_system_;
+  std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::shared_ptr<RetentionState> state_;

@@ -509,9 +509,17 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
                                      "purge: pause file deletions"));
     const absl::Status dropped = drop(messages_cf());
     std::future<absl::Status> dropped_files_deleted =
-        std::async(std::launch::async, [this] {
-          return ToAbslStatus(db_->EnableFileDeletions(/*force=*/false),
-                              "purge: delete dropped files");
+        std::async(std::launch::async, [this]() -> absl::Status {
+          // RocksDB unlinks the files one by one in this thread; the store's
+          // file system has them unlinked on four (2 881 files: 0.42 s on
+          // one thread, 0.30 s on four, bench/README.md).
+          file_system_->BeginParallelDeletes();
+          const absl::Status resumed =
+              ToAbslStatus(db_->EnableFileDeletions(/*force=*/false),
+                           "purge: delete dropped files");
+          const absl::Status deleted = file_system_->EndParallelDeletes();
+          EBB_RETURN_IF_ERROR(resumed);
+          return deleted;
         });
     EBB_RETURN_IF_ERROR(dropped);
 
