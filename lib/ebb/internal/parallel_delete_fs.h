@@ -16,9 +16,9 @@
 // EndParallelDeletes, DeleteFile of a ".sst" file queues the file and returns
 // at once; EndParallelDeletes waits until every queued file is deleted. RocksDB
 // never reuses a file number, so a file it believes deleted is never
-// recreated under the same name meanwhile; and a deletion that fails leaves a
-// file RocksDB no longer tracks, which its full scan for obsolete files (the
-// purge's last step) deletes.
+// recreated under the same name meanwhile. A deletion that fails makes the
+// purge fail; the file, which RocksDB no longer tracks, is deleted by the full
+// scan for obsolete files that ends the next purge.
 
 #ifndef EBB_INTERNAL_PARALLEL_DELETE_FS_H_
 #define EBB_INTERNAL_PARALLEL_DELETE_FS_H_
