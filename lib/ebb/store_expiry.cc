@@ -270,6 +270,8 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
   ExpiryReport report;
   const RetentionState::View start = state_->Observe();
   report.now = start.now;
+  // Creation days of the records read below, per record: converted once.
+  const int64_t day_start_micros = absl::ToInt64Microseconds(day_start_);
 
   EBB_ASSIGN_OR_RETURN(const std::vector<ExpiryBucket> present,
                        PresentBuckets());
@@ -411,10 +413,9 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
         }
         const std::optional<internal::MessageKeyParts> parts =
             internal::ParseMessageKey(key);
-        Group& group = groups[{
-            header->category,
-            internal::DayOfMicros(header->created_at_micros,
-                                  absl::ToInt64Microseconds(day_start_))}];
+        Group& group = groups[{header->category,
+                               internal::DayOfMicros(header->created_at_micros,
+                                                     day_start_micros)}];
         if (parts.has_value() && protections != nullptr &&
             protections->KeepsConversation(parts->conversation)) {
           ++group.held_back;
@@ -723,6 +724,7 @@ absl::Status Store::Impl::ExpireReleased(
   const CategoryCutoffs through =
       state_->Observe().snapshot->ExpiredThrough(number);
   Groups groups;
+  const int64_t day_start_micros = absl::ToInt64Microseconds(day_start_);
   for (const std::string& conversation : conversations) {
     if (protections != nullptr &&
         protections->KeepsConversation(conversation)) {
@@ -752,10 +754,10 @@ absl::Status Store::Impl::ExpireReleased(
                 header->created_at_micros >= through.micros[header->category]) {
               return;
             }
-            Group& group = groups[{
-                header->category,
-                internal::DayOfMicros(header->created_at_micros,
-                                      absl::ToInt64Microseconds(day_start_))}];
+            Group& group =
+                groups[{header->category,
+                        internal::DayOfMicros(header->created_at_micros,
+                                              day_start_micros)}];
             ++group.messages;
             group.bytes += key.size() + value.size();
             group.conversations.insert(conversation);
