@@ -281,6 +281,9 @@ IOStatus FaultFileSystem::RenameFile(const std::string& src,
 IOStatus FaultFileSystem::DeleteFile(const std::string& fname,
                                      const IOOptions& options,
                                      IODebugContext* dbg) {
+  if (std::optional<IOStatus> fault = Intercept(FaultOp::kDelete, fname)) {
+    return *fault;
+  }
   IOStatus s = target()->DeleteFile(fname, options, dbg);
   if (s.ok()) {
     absl::MutexLock lock(&mu_);

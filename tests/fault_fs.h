@@ -1,8 +1,8 @@
 // Copyright ebb authors.
 //
-// A RocksDB FileSystem that makes chosen file operations fail: writes, syncs
-// or reads, of files whose name contains a given text, from the N-th such
-// operation on, once or until healed; a write can fail as a full disk
+// A RocksDB FileSystem that makes chosen file operations fail: writes, syncs,
+// reads or deletions, of files whose name contains a given text, from the N-th
+// such operation on, once or until healed; a write can fail as a full disk
 // (NoSpace). Everything else goes to the real (default) file system, so the
 // files on disk are real and a store can be reopened on them afterwards
 // without faults. Thread-safe: RocksDB's background threads go through it
@@ -37,7 +37,7 @@
 
 namespace ebb::testing {
 
-enum class FaultOp { kWrite, kSync, kRead };
+enum class FaultOp { kWrite, kSync, kRead, kDelete };
 
 struct FaultPlan {
   FaultOp op = FaultOp::kWrite;
@@ -122,7 +122,7 @@ class FaultFileSystem : public rocksdb::FileSystemWrapper {
   };
   mutable absl::Mutex mu_;
   std::optional<FaultPlan> plan_ ABSL_GUARDED_BY(mu_);
-  int64_t seen_[3] ABSL_GUARDED_BY(mu_) = {0, 0, 0};
+  int64_t seen_[4] ABSL_GUARDED_BY(mu_) = {0, 0, 0, 0};
   int64_t injected_ ABSL_GUARDED_BY(mu_) = 0;
   std::string first_injected_file_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Lengths> files_ ABSL_GUARDED_BY(mu_);

@@ -26,6 +26,7 @@ using ::ebb::testing::Days;
 using ::ebb::testing::MakeMessage;
 using ::ebb::testing::RawKeys;
 using ::ebb::testing::RawPut;
+using ::ebb::testing::Scrambled;
 using ::ebb::testing::SstFilesOf;
 using ::ebb::testing::T0;
 using ::ebb::testing::TempDir;
@@ -174,16 +175,6 @@ TEST_F(PurgeTest, AppendsAfterAnErasureCutoffSurviveThePurge) {
   EXPECT_THAT(Findings(), IsEmpty());
   Reopen();
   EXPECT_EQ(Count("acme", "c"), 1u);
-}
-
-// Text that compresses little, so files are as large as what is written.
-std::string Scrambled(int n, uint32_t seed) {
-  std::string out(n, 'a');
-  for (char& c : out) {
-    seed = seed * 1103515245u + 12345u;
-    c = static_cast<char>('a' + (seed >> 16) % 26);
-  }
-  return out;
 }
 
 TEST_F(PurgeTest, WholeFilesOfAnExpiredDayAreDroppedNotRewritten) {

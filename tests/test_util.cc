@@ -281,6 +281,15 @@ bool FileContains(const std::string& file, const std::string& needle) {
   return bytes.find(needle) != std::string::npos;
 }
 
+std::string Scrambled(int n, uint32_t seed) {
+  std::string out(n, 'a');
+  for (char& c : out) {
+    seed = seed * 1103515245u + 12345u;
+    c = static_cast<char>('a' + (seed >> 16) % 26);
+  }
+  return out;
+}
+
 bool AnyFileContains(const std::string& path, const std::string& needle) {
   for (const auto& entry :
        std::filesystem::recursive_directory_iterator(path)) {

@@ -106,6 +106,10 @@ class ChildProcess {
 // True if any file under `path` contains `needle` (a raw byte search of SSTs,
 // WAL and logs).
 bool AnyFileContains(const std::string& path, const std::string& needle);
+
+// `n` letters that compress little (a fixed sequence per seed), so files are
+// as large as what is written and stay searchable for the text.
+std::string Scrambled(int n, uint32_t seed);
 // True if `file` contains `needle` (a raw byte search).
 bool FileContains(const std::string& file, const std::string& needle);
 
