@@ -25,6 +25,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/ebb/clock.h"
 #include "lib/ebb/internal/testing_hooks.h"
@@ -451,6 +452,54 @@ TEST(FaultInjectionTest, PurgeRemovesWalFilesLeftByAFailedRun) {
     if (::testing::Test::HasFailure()) break;
   }
   EXPECT_GT(failed_runs, 2);
+}
+
+// The purge deletes its worklist entries and compacts the metadata while the
+// dropped files are still being unlinked (on a disk mounted with discard the
+// unlinks are most of a backlog purge). A file whose unlink fails is no
+// longer the database's: the purge reports the failure, and the next one
+// deletes the file in its scan for obsolete files, without auditing the
+// expiry twice.
+TEST(FaultInjectionTest, AFailedUnlinkFailsThePurgeAndTheNextDeletesTheFile) {
+  FaultyDisk disk;
+  absl::StatusOr<std::unique_ptr<Store>> store = disk.Open();
+  ASSERT_TRUE(store.ok()) << store.status();
+  // One expiry day, several files of the 64 KiB target.
+  const std::string text = ::ebb::testing::Scrambled(300, 11);
+  for (int c = 0; c < 40; ++c) {
+    std::vector<v1::Message> batch;
+    for (int seq = 1; seq <= 30; ++seq) {
+      batch.push_back(MakeMessage("acme", "u", absl::StrCat("c", c), seq,
+                                  T0() - Days(29) + absl::Seconds(seq),
+                                  absl::StrCat(text, c, "-", seq)));
+    }
+    ASSERT_TRUE((*store)->AppendBatch(batch).ok());
+  }
+  ASSERT_TRUE((*store)->CompactAll().ok());  // nothing has expired yet
+  disk.clock->Set(T0() + Days(2));
+
+  disk.fs->Arm({.op = FaultOp::kDelete, .file_contains = ".sst"});
+  absl::StatusOr<PurgeReport> failed = (*store)->Purge({});
+  disk.fs->Heal();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(std::string(failed.status().message()),
+              ::testing::HasSubstr(".sst"));
+  ASSERT_GT(disk.fs->injected(), 0);
+  EXPECT_TRUE(
+      ::ebb::testing::AnyFileContains(disk.dir.path(), text.substr(0, 40)));
+
+  absl::StatusOr<PurgeReport> again = (*store)->Purge({});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->expiry.messages, 0u) << "the expiry was audited twice";
+  EXPECT_EQ(again->ranges_pending, 0u);
+  EXPECT_FALSE(
+      ::ebb::testing::AnyFileContains(disk.dir.path(), text.substr(0, 40)));
+  absl::StatusOr<VerifyReport> verify = (*store)->Verify();
+  ASSERT_TRUE(verify.ok()) << verify.status();
+  EXPECT_TRUE(verify->findings.empty());
+  absl::StatusOr<AuditVerification> audit = (*store)->VerifyAudit();
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  EXPECT_TRUE(audit->ok) << audit->problem;
 }
 
 // ExpireDue writes every tenant's audit records and watermark in one synced

@@ -1207,9 +1207,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenWithEnv(
 
   // The purge drops thousands of files at once on a large backlog, and RocksDB
   // unlinks them one after the other; this file system lets the purge have
-  // them unlinked on four threads (internal/parallel_delete_fs.h).
+  // them unlinked on eight threads (internal/parallel_delete_fs.h). The
+  // threads mostly wait for the device (a file system mounted with discard):
+  // 2 881 files of 300 KB took 0.32-0.39 s on four, 0.27-0.35 s on eight
+  // and 0.25-0.33 s on sixteen (bench/README.md).
   auto file_system = std::make_shared<internal::ParallelDeleteFileSystem>(
-      env->GetFileSystem(), /*threads=*/4);
+      env->GetFileSystem(), /*threads=*/8);
   std::unique_ptr<rocksdb::Env> store_env =
       rocksdb::NewCompositeEnv(file_system);
   rocksdb::DBOptions db_options;

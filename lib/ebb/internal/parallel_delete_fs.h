@@ -11,14 +11,14 @@
 // the other in the thread that resumes file deletions. On a file system
 // mounted with `discard` each unlink waits for the device: the 2 881 files of
 // purge_bench's backlog took 0.5 s, the longest step of the purge, and the
-// same unlinks from Python took 0.42 s on one thread and 0.25-0.30 s on four
-// to eight (bench/README.md). Between BeginParallelDeletes and
-// EndParallelDeletes, DeleteFile of a ".sst" file queues the file and returns
-// at once; EndParallelDeletes waits until every queued file is deleted. RocksDB
-// never reuses a file number, so a file it believes deleted is never
-// recreated under the same name meanwhile. A deletion that fails makes the
-// purge fail; the file, which RocksDB no longer tracks, is deleted by the full
-// scan for obsolete files that ends the next purge.
+// same unlinks from Python took 0.42 s on one thread, 0.32-0.39 s on four
+// and 0.27-0.35 s on eight (the store uses eight; bench/README.md). Between
+// BeginParallelDeletes and EndParallelDeletes, DeleteFile of a ".sst" file
+// queues the file and returns at once; EndParallelDeletes waits until every
+// queued file is deleted. RocksDB never reuses a file number, so a file it
+// believes deleted is never recreated under the same name meanwhile. A deletion
+// that fails makes the purge fail; the file, which RocksDB no longer tracks, is
+// deleted by the full scan for obsolete files that ends the next purge.
 
 #ifndef EBB_INTERNAL_PARALLEL_DELETE_FS_H_
 #define EBB_INTERNAL_PARALLEL_DELETE_FS_H_
