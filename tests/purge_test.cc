@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -644,6 +645,34 @@ TEST_F(PurgeTest, ThePurgeRewritesTheIndexOnce) {
   EXPECT_GT(report.bytes_rewritten_index, 0u);
   EXPECT_LE(report.bytes_rewritten_index, index_bytes * 13 / 10)
       << index_bytes << " bytes of index left";
+}
+
+TEST_F(PurgeTest, TenantsExpiringTheSameDayTakeOneWorklistEntry) {
+  // Expiry notes a [day][tenant] range per tenant, and these five touch. A
+  // backlog's ranges (17 091 in purge_bench), written one by one and deleted
+  // one by one, were a fifth of the CPU time of the expiry's write and of
+  // the purge's worklist write.
+  for (int t = 0; t < 5; ++t) {
+    Conversation(absl::StrCat("tenant-", t), "c", 3, clock_->Now() - Days(31));
+  }
+  absl::StatusOr<ExpiryReport> expiry = store_->ExpireDue();
+  ASSERT_TRUE(expiry.ok()) << expiry.status();
+  EXPECT_EQ(expiry->messages, 15u);
+  EXPECT_EQ(expiry->ranges_deleted, 5u);
+  Close();
+  std::vector<std::string> worklist;
+  for (const std::string& key : RawKeys(dir_.path(), "deletable")) {
+    if (absl::StartsWith(key, "purge/")) worklist.push_back(key);
+  }
+  EXPECT_THAT(worklist, SizeIs(1));
+  Reopen();
+  const PurgeReport report = PurgeOk();
+  EXPECT_EQ(report.ranges_compacted, 1u);
+  EXPECT_EQ(report.ranges_pending, 0u);
+  EXPECT_THAT(Findings(), IsEmpty());
+  for (int t = 0; t < 5; ++t) {
+    EXPECT_EQ(Count(absl::StrCat("tenant-", t), "c"), 0u);
+  }
 }
 
 TEST_F(PurgeTest, ThePurgeLeavesTheAuditLedgerAlone) {

@@ -84,7 +84,9 @@ struct TenantExpiry {
   // is scanned again. (Held, so that a new snapshot cannot reuse its
   // address.)
   std::shared_ptr<const PolicySnapshot> seen;
-  rocksdb::WriteBatch batch;  // worklist notes and the new watermark
+  rocksdb::WriteBatch batch;  // the new watermark
+  // For the worklist, joined with every other tenant's when written.
+  std::vector<store_internal::PendingPurgeRange> purge_ranges;
   Groups groups;
   CategoryCutoffs advanced;
   ExpiryReport counts;  // messages, bytes, held_back and ranges_* only
@@ -381,15 +383,18 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
     // tombstones: the watermark advanced below is the deletion (reads never
     // returned these records, and the filter now drops them).
     auto note_ranges = [&](const std::string& prefix) {
-      const std::string end = internal::PrefixSuccessor(prefix);
+      std::string end = internal::PrefixSuccessor(prefix);
+      const uint64_t seq = db_->GetLatestSequenceNumber();
       if (seen == 0) {
-        NotePurgeRange(&batch, messages_cf(), prefix, end, PurgeWork::kEmpty);
+        out.purge_ranges.push_back(
+            {prefix, std::move(end), /*compact=*/false, seq});
       } else if (kept == 0) {
-        NotePurgeRange(&batch, messages_cf(), prefix, end);
+        out.purge_ranges.push_back(
+            {prefix, std::move(end), /*compact=*/true, seq});
         ++totals.ranges_deleted;
       } else {
         for (const auto& [first, last] : runs) {
-          NotePurgeRange(&batch, messages_cf(), first, last);
+          out.purge_ranges.push_back({first, last, /*compact=*/true, seq});
           ++totals.ranges_deleted;
         }
       }
@@ -566,11 +571,15 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
     batch.Clear();
     records.clear();
     first_record.clear();
+    std::vector<store_internal::PendingPurgeRange> purge_ranges;
     for (const TenantExpiry& t : scanned) {
       EBB_RETURN_IF_ERROR(AppendWriteBatch(t.batch, handles_, &batch));
+      purge_ranges.insert(purge_ranges.end(), t.purge_ranges.begin(),
+                          t.purge_ranges.end());
       first_record.push_back(records.size());
       AppendExpiryRecords(t.tenant, t.now, day_start_, t.groups, "", &records);
     }
+    NoteJoinedPurgeRanges(&batch, messages_cf(), std::move(purge_ranges));
     return absl::OkStatus();
   };
   EBB_RETURN_IF_ERROR(combine());

@@ -74,6 +74,16 @@ inline bool StartsWith(const rocksdb::Slice& s, absl::string_view prefix) {
 
 // One entry of the purge worklist, decoded (store_purge.cc).
 struct PurgeRange;
+// A range for the purge worklist, not written yet
+// (Store::Impl::NoteJoinedPurgeRanges).
+struct PendingPurgeRange {
+  std::string begin, end;  // end never empty
+  // Compact it (PurgeWork::kCompact); false: it held nothing when noted
+  // (PurgeWork::kEmpty).
+  bool compact = true;
+  // The DB's sequence number when its deletion was decided.
+  uint64_t deleted_after_seq = 0;
+};
 
 // The rate limiter's setting outside a purge: far above any disk.
 inline constexpr int64_t kUnlimitedBytesPerSecond = int64_t{1} << 40;
@@ -341,6 +351,14 @@ class Store::Impl {
                       rocksdb::ColumnFamilyHandle* cf, absl::string_view begin,
                       absl::string_view end,
                       PurgeWork work = PurgeWork::kCompact);
+  // Records `ranges` in the worklist, ranges that touch or overlap joined
+  // into one entry as the purge would join them: a backlog's expiry notes a
+  // range per day and tenant (17 091 in purge_bench), which the purge joins
+  // into 454. Written and then deleted one by one, they took 80 ms of CPU
+  // time in RocksDB's writes (perf), against 18 ms joined.
+  void NoteJoinedPurgeRanges(
+      rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf,
+      std::vector<store_internal::PendingPurgeRange> ranges);
 
   // The key ranges of `cf` in the purge worklist: deleted, or expired and
   // audited, and not compacted yet. `end` empty: up to the end.

@@ -175,6 +175,34 @@ void Store::Impl::NotePurgeRange(rocksdb::WriteBatch* batch,
                               db_->GetLatestSequenceNumber(), begin, end));
 }
 
+void Store::Impl::NoteJoinedPurgeRanges(
+    rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf,
+    std::vector<store_internal::PendingPurgeRange> ranges) {
+  using store_internal::PendingPurgeRange;
+  std::sort(ranges.begin(), ranges.end(),
+            [](const PendingPurgeRange& a, const PendingPurgeRange& b) {
+              return a.begin < b.begin;
+            });
+  std::vector<PendingPurgeRange> joined;
+  for (PendingPurgeRange& r : ranges) {
+    if (!joined.empty() && r.begin <= joined.back().end) {
+      PendingPurgeRange& last = joined.back();
+      last.end = std::max(last.end, r.end);
+      last.compact = last.compact || r.compact;
+      last.deleted_after_seq =
+          std::min(last.deleted_after_seq, r.deleted_after_seq);
+      continue;
+    }
+    joined.push_back(std::move(r));
+  }
+  for (const PendingPurgeRange& r : joined) {
+    const PurgeWork work = r.compact ? PurgeWork::kCompact : PurgeWork::kEmpty;
+    batch->Put(deletable_cf(), PurgeKey(next_purge_id_.fetch_add(1)),
+               EncodePurgeRange(static_cast<char>(work), cf->GetID(),
+                                r.deleted_after_seq, r.begin, r.end));
+  }
+}
+
 absl::Status Store::Impl::DeleteRangeForPurge(rocksdb::WriteBatch* batch,
                                               rocksdb::ColumnFamilyHandle* cf,
                                               absl::string_view begin,
