@@ -553,6 +553,11 @@ int Main(int argc, char** argv) {
     Result r{"(c) ebb: ExpireDue + Purge"};
     // The same store, copied, for the latency run after the headline.
     CopyDir(ebb_dir, latency_dir);
+    // For profiling the backlog purge alone: `ebb --db DIR purge --now
+    // 2026-01-10T12:00:00Z` on copies of the store, without the build.
+    if (const char* keep = getenv("PURGE_BENCH_KEEP_STORE")) {
+      CopyDir(ebb_dir, keep);
+    }
     auto store = OpenEbb(ebb_dir, clock);
     r.sst_before = SstBytes(ebb_dir);
     const auto t0 = std::chrono::steady_clock::now();
