@@ -266,12 +266,13 @@ absl::Status Store::Impl::LoadExpiredThrough() {
   });
 }
 
-absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
+absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run,
+                                                    absl::Time as_of) {
   EBB_RETURN_IF_ERROR(CheckOpen("expire"));
   absl::MutexLock one_at_a_time(&expire_mu_);
   ExpiryReport report;
   const RetentionState::View start = state_->Observe();
-  report.now = start.now;
+  report.now = std::min(start.now, as_of);
   // Creation days of the records read below, per record: converted once.
   const int64_t day_start_micros = absl::ToInt64Microseconds(day_start_);
 
@@ -311,7 +312,11 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
       absl::WriterMutexLock barrier(&TenantMutex(tenant));
       view = state_->Observe();
     }
-    const CategoryCutoffs cutoffs = view.snapshot->CutoffsFor(tenant, view.now);
+    // Judged at `as_of` if that is earlier: a lower watermark than the
+    // clock allows is always safe (it is what an earlier run would leave).
+    const absl::Time judged_at = std::min(view.now, as_of);
+    const CategoryCutoffs cutoffs =
+        view.snapshot->CutoffsFor(tenant, judged_at);
     const CategoryCutoffs through = view.snapshot->ExpiredThrough(number);
     bool due = false;
     for (v1::DataCategory c : internal::kStoredCategories) {
@@ -321,7 +326,7 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
     TenantExpiry out;
     out.tenant = tenant;
     out.number = number;
-    out.now = view.now;
+    out.now = judged_at;
     out.seen = view.snapshot;
     ExpiryReport& totals = out.counts;
     rocksdb::WriteBatch& batch = out.batch;
@@ -341,8 +346,12 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
       if (cutoffs.micros[c] <= through.micros[c]) continue;
       ttls[c].insert(view.snapshot->RuleFor(tenant, c).ttl);
       for (absl::Duration ttl : ttls[c]) {
+        // The bucket of the newest expired created_at (expired: before the
+        // cutoff). At a cutoff on a day boundary, the bucket that begins
+        // there holds nothing expired and is not read: the purge's first
+        // expiry step stops at the start of the current day.
         const ExpiryBucket last = internal::ExpiryBucketFor(
-            absl::FromUnixMicros(cutoffs.micros[c]), ttl, day_start_);
+            absl::FromUnixMicros(cutoffs.micros[c] - 1), ttl, day_start_);
         const ExpiryBucket first =
             through.micros[c] == std::numeric_limits<int64_t>::min()
                 ? 0
@@ -456,11 +465,18 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
     // expired, nothing held) are counted without reading them. A group's
     // distinct conversations add up only within one count, so a bucket whose
     // groups meet another bucket's is read instead.
+    // Buckets whose statistics show nothing expired are neither read nor
+    // noted: a tenant whose history holds a longer TTL than its rule (the
+    // default's 30 d, for a tenant that set 7 d before writing anything)
+    // has every bucket up to that TTL ahead scanned for messages written
+    // under it. purge_bench's twenty 7-day tenants had eight such buckets
+    // each, 160 of the backlog's 169 buckets read, and all of it live.
     std::map<ExpiryBucket, std::vector<internal::ExpiryCounts>> from_files;
+    std::set<ExpiryBucket> unexpired;
     if (protections == nullptr) {
       EBB_ASSIGN_OR_RETURN(
           from_files, CountExpiredFromFiles(number, buckets, cutoffs, through,
-                                            deleted, file_stats));
+                                            deleted, file_stats, &unexpired));
     }
     std::map<std::pair<int, int64_t>, int> counted_groups;
     for (const auto& [bucket, counts] : from_files) {
@@ -482,7 +498,7 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run) {
       f = meets_another(f->second) ? from_files.erase(f) : std::next(f);
     }
     for (ExpiryBucket bucket : buckets) {
-      if (from_files.count(bucket) == 0) {
+      if (from_files.count(bucket) == 0 && unexpired.count(bucket) == 0) {
         EBB_RETURN_IF_ERROR(read_bucket(bucket));
       }
     }
@@ -655,7 +671,8 @@ Store::Impl::CountExpiredFromFiles(TenantNumber number,
                                    const CategoryCutoffs& cutoffs,
                                    const CategoryCutoffs& through,
                                    absl::Span<const KeyRange> deleted,
-                                   internal::FileStatsCounter* counter) {
+                                   internal::FileStatsCounter* counter,
+                                   std::set<ExpiryBucket>* unexpired) {
   std::map<ExpiryBucket, std::vector<internal::ExpiryCounts>> out;
   // What is still in memtables has no file statistics yet. Checked before
   // the files are listed, so that a flush in between moves nothing unseen.
@@ -720,7 +737,20 @@ Store::Impl::CountExpiredFromFiles(TenantNumber number,
           return c.min_created_at_micros >= through.micros[c.category] &&
                  c.max_created_at_micros < cutoffs.micros[c.category];
         });
-    if (all_newly_expired) out.emplace(bucket, *std::move(counts));
+    // Nothing expired: every record created at or after its cutoff. (An
+    // empty count, a range with nothing in it, is "all newly expired":
+    // noted as empty, so neighbouring ranges join across it.)
+    const bool none_expired =
+        !counts->empty() && std::all_of(counts->begin(), counts->end(),
+                                        [&](const internal::ExpiryCounts& c) {
+                                          return c.min_created_at_micros >=
+                                                 cutoffs.micros[c.category];
+                                        });
+    if (none_expired) {
+      unexpired->insert(bucket);
+    } else if (all_newly_expired) {
+      out.emplace(bucket, *std::move(counts));
+    }
   }
   return out;
 }

@@ -399,22 +399,27 @@ class Store::Impl {
 
   // Expiry with its audit records (store_expiry.cc).
   // With dry_run, counts what a real run would delete and writes nothing.
-  absl::StatusOr<ExpiryReport> ExpireDue(bool dry_run = false);
+  // With `as_of` before the clock, carries out only what had expired by
+  // then, as a run at that time would have (the purge's first step).
+  absl::StatusOr<ExpiryReport> ExpireDue(
+      bool dry_run = false, absl::Time as_of = absl::InfiniteFuture());
   void SetAfterExpiryScanForTesting(std::function<void()> hook) {
     after_expiry_scan_for_testing_ = std::move(hook);
   }
   // The buckets of `buckets` whose messages of tenant `number` can be
   // counted from file statistics and are all newly expired (created in
-  // [through, cutoffs) of their category), with their counts. Leaves out any
-  // bucket with records in memtables, in `deleted`, or whose files' statistics
-  // cannot say exactly (expiry_file_stats.h).
+  // [through, cutoffs) of their category), with their counts; and in
+  // `*unexpired`, those whose statistics show nothing expired at all.
+  // Leaves out any bucket with records in memtables, in `deleted`, or whose
+  // files' statistics cannot say exactly (expiry_file_stats.h).
   absl::StatusOr<std::map<ExpiryBucket, std::vector<internal::ExpiryCounts>>>
   CountExpiredFromFiles(TenantNumber number,
                         const std::set<ExpiryBucket>& buckets,
                         const CategoryCutoffs& cutoffs,
                         const CategoryCutoffs& through,
                         absl::Span<const KeyRange> deleted,
-                        internal::FileStatsCounter* counter);
+                        internal::FileStatsCounter* counter,
+                        std::set<ExpiryBucket>* unexpired);
   // Loads the "expired through" watermarks at Open.
   absl::Status LoadExpiredThrough();
   // After a hold is lifted: deletes and audits the messages of

@@ -113,6 +113,20 @@ std::vector<PurgeRange> Coalesce(std::vector<PurgeRange> ranges) {
   return out;
 }
 
+// Adds what one ExpireDue did to what the purge's earlier ones did.
+void AddExpiry(ExpiryReport from, ExpiryReport* to) {
+  to->now = std::max(to->now, from.now);
+  to->groups.insert(to->groups.end(),
+                    std::make_move_iterator(from.groups.begin()),
+                    std::make_move_iterator(from.groups.end()));
+  to->messages += from.messages;
+  to->bytes += from.bytes;
+  to->held_back += from.held_back;
+  to->ranges_deleted += from.ranges_deleted;
+  to->ranges_counted_from_files += from.ranges_counted_from_files;
+  to->ranges_read += from.ranges_read;
+}
+
 uint64_t LiveSstBytes(rocksdb::DB* db,
                       const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
   uint64_t total = 0;
@@ -444,21 +458,29 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
   report.dry_run = options.dry_run;
   report.sst_bytes_before = LiveSstBytes(db_.get(), handles_);
 
-  // Expiry (audited), then the worklist it added to.
-  auto expire = [&]() -> absl::StatusOr<std::vector<PurgeRange>> {
-    progress("expiring");
-    EBB_ASSIGN_OR_RETURN(report.expiry, ExpireDue(options.dry_run));
-    report.now = report.expiry.now;
+  // Expiry (audited) of what had expired by `as_of` (or by now), added to
+  // the report, then the whole worklist.
+  auto expire =
+      [&](absl::Time as_of) -> absl::StatusOr<std::vector<PurgeRange>> {
+    progress(as_of == absl::InfiniteFuture()
+                 ? std::string("expiring")
+                 : absl::StrCat("expiring what had expired by ",
+                                absl::FormatTime(as_of, absl::UTCTimeZone())));
+    EBB_ASSIGN_OR_RETURN(ExpiryReport expired,
+                         ExpireDue(options.dry_run, as_of));
     progress(absl::StrFormat(
         "expired %d messages: %d (day, tenant) ranges counted from file "
         "statistics, %d read",
-        report.expiry.messages, report.expiry.ranges_counted_from_files,
-        report.expiry.ranges_read));
+        expired.messages, expired.ranges_counted_from_files,
+        expired.ranges_read));
+    AddExpiry(std::move(expired), &report.expiry);
+    report.now = report.expiry.now;
     EBB_ASSIGN_OR_RETURN(std::vector<PurgeRange> ranges, ReadWorklist());
     return Coalesce(std::move(ranges));
   };
   if (options.dry_run) {
-    EBB_ASSIGN_OR_RETURN(const std::vector<PurgeRange> ranges, expire());
+    EBB_ASSIGN_OR_RETURN(const std::vector<PurgeRange> ranges,
+                         expire(absl::InfiniteFuture()));
     report.ranges_pending = ranges.size();
     report.sst_bytes_after = report.sst_bytes_before;
     report.duration = absl::Now() - started;
@@ -516,7 +538,22 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
           if (compacted.ok()) progress("compacted the index");
           return compacted;
         });
-    EBB_ASSIGN_OR_RETURN(ranges, expire());
+    // Expiry in two steps, each audited before it becomes physical. First
+    // what had expired by the start of the current expiry day: whole days,
+    // counted from file statistics, so it is quick, and the files of those
+    // days are dropped and their unlinks begin. Then the rest, up to now:
+    // the expired part of the current day, whose records must be read to be
+    // counted, while the unlinks go on. (purge_bench's backlog: the unlinks
+    // of its 2 881 files take 0.3 s and had waited for 0.2 s of expiry, half
+    // of it reading the current day.) On a night with nothing but the
+    // current day due, the first step finds nothing.
+    const int64_t day_start_micros = absl::ToInt64Microseconds(day_start_);
+    const absl::Time today_began =
+        absl::FromUnixMicros(internal::DayStartMicros(
+            internal::DayOfMicros(absl::ToUnixMicros(state_->Observe().now),
+                                  day_start_micros),
+            day_start_micros));
+    EBB_ASSIGN_OR_RETURN(ranges, expire(today_began));
     if (absl::Now() >= deadline) {
       report.complete = false;
       report.ranges_pending = ranges.size();
@@ -561,6 +598,8 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
           return deleted;
         });
     EBB_RETURN_IF_ERROR(dropped);
+    EBB_ASSIGN_OR_RETURN(ranges, expire(absl::InfiniteFuture()));
+    EBB_RETURN_IF_ERROR(drop(messages_cf()));
 
     // Then compact what is left of the deleted ranges, bottommost forced:
     // kForce, not kForceOptimized, which silently skips files in RocksDB 7.8
