@@ -101,6 +101,22 @@ void AddCounts(const ExpiryReport& from, ExpiryReport* to) {
   to->ranges_counted_from_files += from.ranges_counted_from_files;
 }
 
+}  // namespace
+
+namespace store_internal {
+
+void AddExpiry(ExpiryReport from, ExpiryReport* to) {
+  to->now = std::max(to->now, from.now);
+  to->groups.insert(to->groups.end(),
+                    std::make_move_iterator(from.groups.begin()),
+                    std::make_move_iterator(from.groups.end()));
+  AddCounts(from, to);
+}
+
+}  // namespace store_internal
+
+namespace {
+
 // Appends the puts of `from` (all ExpireDue's batches hold) to `to`.
 absl::Status AppendWriteBatch(
     const rocksdb::WriteBatch& from,

@@ -85,6 +85,10 @@ struct PendingPurgeRange {
   uint64_t deleted_after_seq = 0;
 };
 
+// Adds what one ExpireDue did to what earlier ones did (the purge's two
+// expiry steps): counts, groups, and the later `now` (store_expiry.cc).
+void AddExpiry(ExpiryReport from, ExpiryReport* to);
+
 // The rate limiter's setting outside a purge: far above any disk.
 inline constexpr int64_t kUnlimitedBytesPerSecond = int64_t{1} << 40;
 // RocksDB's background jobs: one flush and one compaction at a time on this
@@ -387,7 +391,6 @@ class Store::Impl {
   }
   // Set once by Open, before anything is written.
   void SetDayStart(absl::Duration day_start) { day_start_ = day_start; }
-  absl::Duration day_start() const { return day_start_; }
 
   // The proof on disk (store_verify.cc).
   absl::StatusOr<VerifyReport> Verify();

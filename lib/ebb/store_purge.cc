@@ -113,20 +113,6 @@ std::vector<PurgeRange> Coalesce(std::vector<PurgeRange> ranges) {
   return out;
 }
 
-// Adds what one ExpireDue did to what the purge's earlier ones did.
-void AddExpiry(ExpiryReport from, ExpiryReport* to) {
-  to->now = std::max(to->now, from.now);
-  to->groups.insert(to->groups.end(),
-                    std::make_move_iterator(from.groups.begin()),
-                    std::make_move_iterator(from.groups.end()));
-  to->messages += from.messages;
-  to->bytes += from.bytes;
-  to->held_back += from.held_back;
-  to->ranges_deleted += from.ranges_deleted;
-  to->ranges_counted_from_files += from.ranges_counted_from_files;
-  to->ranges_read += from.ranges_read;
-}
-
 uint64_t LiveSstBytes(rocksdb::DB* db,
                       const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
   uint64_t total = 0;
@@ -191,29 +177,23 @@ void Store::Impl::NotePurgeRange(rocksdb::WriteBatch* batch,
 
 void Store::Impl::NoteJoinedPurgeRanges(
     rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf,
-    std::vector<store_internal::PendingPurgeRange> ranges) {
-  using store_internal::PendingPurgeRange;
-  std::sort(ranges.begin(), ranges.end(),
-            [](const PendingPurgeRange& a, const PendingPurgeRange& b) {
-              return a.begin < b.begin;
-            });
-  std::vector<PendingPurgeRange> joined;
-  for (PendingPurgeRange& r : ranges) {
-    if (!joined.empty() && r.begin <= joined.back().end) {
-      PendingPurgeRange& last = joined.back();
-      last.end = std::max(last.end, r.end);
-      last.compact = last.compact || r.compact;
-      last.deleted_after_seq =
-          std::min(last.deleted_after_seq, r.deleted_after_seq);
-      continue;
-    }
-    joined.push_back(std::move(r));
+    std::vector<store_internal::PendingPurgeRange> pending) {
+  std::vector<PurgeRange> ranges;
+  ranges.reserve(pending.size());
+  for (store_internal::PendingPurgeRange& p : pending) {
+    PurgeRange r;
+    r.work =
+        static_cast<char>(p.compact ? PurgeWork::kCompact : PurgeWork::kEmpty);
+    r.cf = cf->GetID();
+    r.deleted_after_seq = p.deleted_after_seq;
+    r.begin = std::move(p.begin);
+    r.end = std::move(p.end);
+    ranges.push_back(std::move(r));
   }
-  for (const PendingPurgeRange& r : joined) {
-    const PurgeWork work = r.compact ? PurgeWork::kCompact : PurgeWork::kEmpty;
-    batch->Put(deletable_cf(), PurgeKey(next_purge_id_.fetch_add(1)),
-               EncodePurgeRange(static_cast<char>(work), cf->GetID(),
-                                r.deleted_after_seq, r.begin, r.end));
+  for (const PurgeRange& r : Coalesce(std::move(ranges))) {
+    batch->Put(
+        deletable_cf(), PurgeKey(next_purge_id_.fetch_add(1)),
+        EncodePurgeRange(r.work, r.cf, r.deleted_after_seq, r.begin, r.end));
   }
 }
 
@@ -473,7 +453,7 @@ absl::StatusOr<PurgeReport> Store::Impl::Purge(const PurgeOptions& options) {
         "statistics, %d read",
         expired.messages, expired.ranges_counted_from_files,
         expired.ranges_read));
-    AddExpiry(std::move(expired), &report.expiry);
+    store_internal::AddExpiry(std::move(expired), &report.expiry);
     report.now = report.expiry.now;
     EBB_ASSIGN_OR_RETURN(std::vector<PurgeRange> ranges, ReadWorklist());
     return Coalesce(std::move(ranges));
