@@ -472,6 +472,10 @@ class Store::Impl {
   // ExpireDue advanced the watermarks keeps what has just expired.
   absl::Status HoldOffCompactions();
   absl::Status ResumeCompactions();
+  // The end of a purge: its AUDIT_PURGE_RUN record (and the audit sequence
+  // range in `report`), a flush unless `flushed` (every memtable flushed after
+  // the run's last deletion), and a scan of the directory for obsolete files.
+  absl::Status RecordPurgeRun(bool flushed, PurgeReport* report);
   // Compacts the whole of `cf` (the index, or the deletable metadata) so that
   // every entry passes the filter once and deleted records go, rewriting
   // each file once where it can.
