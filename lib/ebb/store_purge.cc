@@ -270,22 +270,40 @@ absl::Status Store::Impl::DropWholeFiles(
     PurgeReport* report) {
   rocksdb::ColumnFamilyMetaData metadata;
   db_->GetColumnFamilyMetaData(cf, &metadata);
-  // A range qualifies only if every file wholly inside it (levels 1 and up:
-  // RocksDB never drops level-0 files this way) predates its deletion.
+  // Each level's files by smallest key (levels 1 and up: RocksDB never
+  // drops level-0 files this way), so that each range looks only at the
+  // files that begin inside it: a backlog's 454 ranges against 5 700 files
+  // were 2.6 million key comparisons.
+  std::vector<std::vector<const rocksdb::SstFileMetaData*>> levels;
+  for (size_t level = 1; level < metadata.levels.size(); ++level) {
+    std::vector<const rocksdb::SstFileMetaData*>& files = levels.emplace_back();
+    for (const rocksdb::SstFileMetaData& file : metadata.levels[level].files) {
+      files.push_back(&file);
+    }
+    std::sort(files.begin(), files.end(),
+              [](const rocksdb::SstFileMetaData* a,
+                 const rocksdb::SstFileMetaData* b) {
+                return a->smallestkey < b->smallestkey;
+              });
+  }
+  // A range qualifies only if every file wholly inside it predates its
+  // deletion.
   std::vector<const PurgeRange*> safe;
   uint64_t files = 0, bytes = 0;
   for (const PurgeRange* r : ranges) {
     bool ok = true;
     uint64_t r_files = 0, r_bytes = 0;
-    for (size_t level = 1; level < metadata.levels.size(); ++level) {
-      for (const rocksdb::SstFileMetaData& file :
-           metadata.levels[level].files) {
-        if (file.smallestkey < r->begin || file.largestkey >= r->end) {
-          continue;  // not wholly inside
-        }
-        if (file.largest_seqno > r->deleted_after_seq) ok = false;
+    for (const std::vector<const rocksdb::SstFileMetaData*>& level : levels) {
+      auto file = std::lower_bound(
+          level.begin(), level.end(), r->begin,
+          [](const rocksdb::SstFileMetaData* f, const std::string& key) {
+            return f->smallestkey < key;
+          });
+      for (; file != level.end() && (*file)->smallestkey < r->end; ++file) {
+        if ((*file)->largestkey >= r->end) continue;  // not wholly inside
+        if ((*file)->largest_seqno > r->deleted_after_seq) ok = false;
         ++r_files;
-        r_bytes += file.size;
+        r_bytes += (*file)->size;
       }
     }
     if (!ok || r_files == 0) continue;
