@@ -215,7 +215,8 @@ absl::StatusOr<PolicySnapshot> PolicySnapshot::WithPolicy(
 PolicySnapshot PolicySnapshot::WithProtections(Protections protections) const {
   PolicySnapshot next = *this;
   protections.Prune();
-  next.protections_ = std::make_shared<const Protections>(std::move(protections));
+  next.protections_ =
+      std::make_shared<const Protections>(std::move(protections));
   return next;
 }
 
@@ -248,8 +249,17 @@ ExpiryCutoffs PolicySnapshot::ExpiredThroughCutoffs() const {
 
 PolicySnapshot PolicySnapshot::WithExpiredThrough(
     TenantNumber tenant, const CategoryCutoffs& through) const {
+  const std::pair<TenantNumber, CategoryCutoffs> one(tenant, through);
+  return WithExpiredThrough(absl::MakeConstSpan(&one, 1));
+}
+
+PolicySnapshot PolicySnapshot::WithExpiredThrough(
+    absl::Span<const std::pair<TenantNumber, CategoryCutoffs>> watermarks)
+    const {
   PolicySnapshot copy = *this;
-  copy.expired_through_[tenant] = through;
+  for (const auto& [tenant, through] : watermarks) {
+    copy.expired_through_[tenant] = through;
+  }
   return copy;
 }
 

@@ -2,6 +2,10 @@
 
 #include "lib/ebb/internal/policy_snapshot.h"
 
+#include <limits>
+#include <utility>
+#include <vector>
+
 #include "gtest/gtest.h"
 #include "lib/ebb/internal/proto_time.h"
 
@@ -145,6 +149,28 @@ TEST(PolicySnapshotTest, OlderSnapshotsStayValidAfterACopyIsChanged) {
   EXPECT_FALSE(before.FindTenant("gamma").has_value());
   EXPECT_EQ(after.FindTenant("gamma"), 3u);
   EXPECT_EQ(after.NextTenantNumber(), 4u);
+}
+
+TEST(PolicySnapshotTest, WatermarksAdvanceTogetherAndLeaveTheOriginalAlone) {
+  const PolicySnapshot before = Snapshot();
+  auto at = [](int64_t micros) {
+    CategoryCutoffs c;
+    c.micros.fill(micros);
+    return c;
+  };
+  const std::vector<std::pair<TenantNumber, CategoryCutoffs>> watermarks = {
+      {1, at(10)}, {2, at(20)}, {1, at(30)}};
+  const PolicySnapshot after = before.WithExpiredThrough(watermarks);
+  EXPECT_EQ(after.ExpiredThrough(1).micros, at(30).micros);  // the later one
+  EXPECT_EQ(after.ExpiredThrough(2).micros, at(20).micros);
+  EXPECT_EQ(before.ExpiredThrough(1).micros,
+            at(std::numeric_limits<int64_t>::min()).micros);
+  // One tenant at a time gives the same.
+  const PolicySnapshot one_by_one = before.WithExpiredThrough(1, at(10))
+                                        .WithExpiredThrough(2, at(20))
+                                        .WithExpiredThrough(1, at(30));
+  EXPECT_EQ(one_by_one.ExpiredThrough(1).micros, at(30).micros);
+  EXPECT_EQ(one_by_one.ExpiredThrough(2).micros, at(20).micros);
 }
 
 }  // namespace
