@@ -15,6 +15,7 @@
 // per TTL on a normal night.
 
 #include <algorithm>
+#include <atomic>
 #include <future>
 #include <limits>
 #include <map>
@@ -274,11 +275,8 @@ absl::Status Store::Impl::LoadExpiredThrough() {
   if (loaded.empty()) return absl::OkStatus();
   return state_->Update([&](const RetentionState::View& view)
                             -> absl::StatusOr<std::optional<PolicySnapshot>> {
-    PolicySnapshot next = *view.snapshot;
-    for (const auto& [number, cutoffs] : loaded) {
-      next = next.WithExpiredThrough(number, cutoffs);
-    }
-    return std::optional<PolicySnapshot>(std::move(next));
+    return std::optional<PolicySnapshot>(
+        view.snapshot->WithExpiredThrough(loaded));
   });
 }
 
@@ -549,10 +547,18 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run,
   };
 
   // Tenants are independent until the write: they are scanned on a thread
-  // per core (up to 4), interleaved, each with its own file statistics
-  // cache. The scans are most of a backlog's ExpireDue, and CPU-bound.
+  // per core (up to 4), each with its own file statistics cache. The scans
+  // are most of a backlog's ExpireDue, and CPU-bound. Threads take a few
+  // tenants at a time, in key order (by number): neighbouring tenants share
+  // files, and each thread decodes the statistics of every file its tenants
+  // touch (taken one by one in turn, every file was decoded by up to four).
   const std::vector<std::pair<std::string, TenantNumber>> tenants =
       start.snapshot->Tenants();
+  std::vector<size_t> key_order(tenants.size());
+  for (size_t i = 0; i < key_order.size(); ++i) key_order[i] = i;
+  std::sort(key_order.begin(), key_order.end(), [&](size_t a, size_t b) {
+    return tenants[a].second < tenants[b].second;
+  });
   const size_t threads = std::min<size_t>(
       tenants.size(),
       std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4));
@@ -560,11 +566,19 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run,
   std::vector<internal::FileStatsCounter> counters;
   counters.reserve(threads);
   for (size_t i = 0; i < threads; ++i) counters.emplace_back(day_start_);
-  auto scan_share = [&](size_t first) -> absl::Status {
-    for (size_t i = first; i < tenants.size(); i += threads) {
-      EBB_ASSIGN_OR_RETURN(results[i],
-                           scan_tenant(tenants[i].first, tenants[i].second,
-                                       /*locked=*/false, &counters[first]));
+  constexpr size_t kTenantsPerTake = 4;
+  std::atomic<size_t> next_take{0};
+  auto scan_share = [&](size_t thread) -> absl::Status {
+    for (size_t first = next_take.fetch_add(kTenantsPerTake);
+         first < key_order.size();
+         first = next_take.fetch_add(kTenantsPerTake)) {
+      const size_t last = std::min(first + kTenantsPerTake, key_order.size());
+      for (size_t k = first; k < last; ++k) {
+        const size_t i = key_order[k];
+        EBB_ASSIGN_OR_RETURN(results[i],
+                             scan_tenant(tenants[i].first, tenants[i].second,
+                                         /*locked=*/false, &counters[thread]));
+      }
     }
     return absl::OkStatus();
   };
@@ -663,13 +677,12 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run,
   EBB_RETURN_IF_ERROR(
       state_->Update([&](const RetentionState::View& view)
                          -> absl::StatusOr<std::optional<PolicySnapshot>> {
-        PolicySnapshot next = *view.snapshot;
+        std::vector<std::pair<TenantNumber, CategoryCutoffs>> advanced;
         for (const TenantExpiry& t : scanned) {
-          if (!t.tenant.empty()) {
-            next = next.WithExpiredThrough(t.number, t.advanced);
-          }
+          if (!t.tenant.empty()) advanced.emplace_back(t.number, t.advanced);
         }
-        return std::optional<PolicySnapshot>(std::move(next));
+        return std::optional<PolicySnapshot>(
+            view.snapshot->WithExpiredThrough(advanced));
       }));
   stripes.reset();
   for (size_t i = 0; i < scanned.size(); ++i) {
