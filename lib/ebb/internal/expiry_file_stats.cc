@@ -201,18 +201,21 @@ const FileStatsCounter::File& FileStatsCounter::Decode(
   std::unique_ptr<File>& file = files_[path];
   if (file != nullptr) return *file;
   file = std::make_unique<File>();
+  v1::ExpiryFileStats* stats =
+      google::protobuf::Arena::CreateMessage<v1::ExpiryFileStats>(arena_.get());
+  file->stats = stats;
   const auto found =
       properties.user_collected_properties.find(kExpiryFileStatsProperty);
   if (found == properties.user_collected_properties.end() ||
-      !file->stats.ParseFromString(found->second) ||
-      file->stats.other_entries() != 0 ||
-      file->stats.day_start_micros() != day_start_micros_ ||
+      !stats->ParseFromString(found->second) ||
+      file->stats->other_entries() != 0 ||
+      file->stats->day_start_micros() != day_start_micros_ ||
       properties.num_deletions != 0 || properties.num_merge_operands != 0 ||
       properties.num_range_deletions != 0) {
     return *file;
   }
   // Count looks sections up by binary search: they must be in key order.
-  const auto& sections = file->stats.sections();
+  const auto& sections = file->stats->sections();
   for (int i = 1; i < sections.size(); ++i) {
     if (!SectionBefore(sections[i - 1], sections[i].bucket(),
                        sections[i].tenant())) {
@@ -255,7 +258,7 @@ FileStatsCounter::CountEach(const rocksdb::TablePropertiesCollection& files,
     if (properties == nullptr) return out;
     const File& file = Decode(path, *properties);
     if (!file.usable) return out;
-    const auto& sections = file.stats.sections();
+    const auto& sections = file.stats->sections();
     if (sections.empty()) continue;
     reaches.push_back(
         {&file, sections[0].bucket(), sections[sections.size() - 1].bucket()});
@@ -278,7 +281,7 @@ std::optional<std::vector<ExpiryCounts>> FileStatsCounter::CountIn(
     TenantNumber tenant) {
   std::vector<const v1::ExpirySection*> sections;
   for (const File* file : files) {
-    const auto& all = file->stats.sections();
+    const auto& all = file->stats->sections();
     const auto it = std::lower_bound(
         all.begin(), all.end(), std::make_pair(bucket, tenant),
         [](const v1::ExpirySection& s,
