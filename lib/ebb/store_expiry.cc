@@ -20,6 +20,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <string>
@@ -555,7 +556,7 @@ absl::StatusOr<ExpiryReport> Store::Impl::ExpireDue(bool dry_run,
   const std::vector<std::pair<std::string, TenantNumber>> tenants =
       start.snapshot->Tenants();
   std::vector<size_t> key_order(tenants.size());
-  for (size_t i = 0; i < key_order.size(); ++i) key_order[i] = i;
+  std::iota(key_order.begin(), key_order.end(), 0);
   std::sort(key_order.begin(), key_order.end(), [&](size_t a, size_t b) {
     return tenants[a].second < tenants[b].second;
   });

@@ -207,15 +207,14 @@ const FileStatsCounter::File& FileStatsCounter::Decode(
   const auto found =
       properties.user_collected_properties.find(kExpiryFileStatsProperty);
   if (found == properties.user_collected_properties.end() ||
-      !stats->ParseFromString(found->second) ||
-      file->stats->other_entries() != 0 ||
-      file->stats->day_start_micros() != day_start_micros_ ||
+      !stats->ParseFromString(found->second) || stats->other_entries() != 0 ||
+      stats->day_start_micros() != day_start_micros_ ||
       properties.num_deletions != 0 || properties.num_merge_operands != 0 ||
       properties.num_range_deletions != 0) {
     return *file;
   }
   // Count looks sections up by binary search: they must be in key order.
-  const auto& sections = file->stats->sections();
+  const auto& sections = stats->sections();
   for (int i = 1; i < sections.size(); ++i) {
     if (!SectionBefore(sections[i - 1], sections[i].bucket(),
                        sections[i].tenant())) {
